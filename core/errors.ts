@@ -1,0 +1,102 @@
+/**
+ * The one catalogue of error codes (错误码目录). Every error the hub shows a caller or an
+ * operator has a code here, an HTTP status, and a message in Chinese and English with the same
+ * `{placeholders}`. Codes are never reused for a new meaning; docs/errors.md documents each one.
+ */
+
+export interface ErrorDefinition {
+  readonly status: number;
+  readonly zh: string;
+  readonly en: string;
+}
+
+export const ERRORS = {
+  BAD_USER_INPUT: {
+    status: 400,
+    zh: '参数无效：{reason}',
+    en: 'Invalid argument: {reason}',
+  },
+  INVALID_ID_NUMBER: {
+    status: 400,
+    zh: '公民身份号码无效（{reason}）：须为 18 位且校验码符合 GB 11643',
+    en: 'Invalid citizen ID number ({reason}): must be 18 characters with a GB 11643 check digit',
+  },
+  INVALID_CREDIT_CODE: {
+    status: 400,
+    zh: '统一社会信用代码无效（{reason}）：须为 18 位且校验码符合 GB 32100',
+    en: 'Invalid unified social credit code ({reason}): must be 18 characters with a GB 32100 check digit',
+  },
+  UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    zh: '数据源“{source}”暂不可用（{reason}），其他数据照常返回',
+    en: 'Source "{source}" is unavailable ({reason}); other data is returned as usual',
+  },
+  UPSTREAM_INVALID: {
+    status: 502,
+    zh: '数据源“{source}”返回了无法识别的数据（{reason}）',
+    en: 'Source "{source}" answered with data that could not be understood ({reason})',
+  },
+  UPSTREAM_AUTH_FAILED: {
+    status: 502,
+    zh: '数据源“{source}”拒绝了通享平台的凭据（{reason}），请联系平台运维人员核对该数据源的接入凭据',
+    en: 'Source "{source}" refused the hub\'s credentials ({reason}); ask the platform operator to check this source\'s credentials',
+  },
+  DATASET_FILE_INVALID: {
+    status: 422,
+    zh: '文件“{file}”无法读取（{reason}），已保留原文件，数据集仍为上一版本',
+    en: 'File "{file}" could not be read ({reason}); the original is kept and the dataset stays at its previous version',
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    zh: '配置无效：{reason}',
+    en: 'Invalid configuration: {reason}',
+  },
+  INTERNAL: {
+    status: 500,
+    zh: '平台内部错误，请将请求编号 {requestId} 提供给运维人员',
+    en: 'Internal error; give request id {requestId} to the platform operator',
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorFields = Record<string, string | number | boolean | undefined>;
+
+/** Fills `{name}` placeholders; an unknown placeholder stays visible rather than vanishing. */
+export function formatMessage(template: string, fields: ErrorFields): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = fields[name];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** The hub's one error class: a catalogue code plus structured fields (source, coordinate, ...). */
+export class TongxiangError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly fields: Readonly<ErrorFields>;
+  readonly messageZh: string;
+  readonly messageEn: string;
+
+  constructor(code: ErrorCode, fields: ErrorFields = {}, options?: { cause?: unknown }) {
+    const def: ErrorDefinition = ERRORS[code];
+    const zh = formatMessage(def.zh, fields);
+    const en = formatMessage(def.en, fields);
+    super(`${zh} / ${en}`, options);
+    this.name = 'TongxiangError';
+    this.code = code;
+    this.status = def.status;
+    this.fields = Object.freeze({ ...fields });
+    this.messageZh = zh;
+    this.messageEn = en;
+  }
+
+  /** What goes into GraphQL `extensions`: code, both messages, structured fields; never the cause. */
+  toExtensions(): Record<string, unknown> {
+    return { code: this.code, messageZh: this.messageZh, messageEn: this.messageEn, ...this.fields };
+  }
+}
+
+export function isTongxiangError(value: unknown): value is TongxiangError {
+  return value instanceof TongxiangError;
+}
