@@ -1,0 +1,120 @@
+/**
+ * Configuration: a YAML file (optional) overridden by the environment, validated once and frozen.
+ * Only gateway/ reads process.env; everything else receives these values as arguments.
+ *
+ * Environment: PORT (4000), HOST (127.0.0.1), TONGXIANG_DATA_DIR (./data), TONGXIANG_CONFIG (a YAML
+ * file with the same settings), TONGXIANG_UPSTREAM_TIMEOUT_MS (5000), TONGXIANG_SHUTDOWN_GRACE_MS
+ * (10000), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME} or
+ * ${NAME:default} (upstream addresses and credentials).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { TongxiangError } from '../core/index.ts';
+
+export interface HubConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Absolute; everything the hub writes lives below it. */
+  readonly dataDir: string;
+  /** Folder holding .meshrc.yml and the files it names. */
+  readonly meshDir: string;
+  readonly upstreamTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  /** Start the demo upstreams (SOAP registry, REST bureau, drop folders) in-process. */
+  readonly demo: boolean;
+  /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+export interface ConfigInput {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly file?: string;
+  readonly overrides?: Partial<Omit<HubConfig, 'variables'>> & { variables?: Record<string, string> };
+  readonly cwd?: string;
+}
+
+export const PROJECT_ROOT = resolve(new URL('..', import.meta.url).pathname);
+
+interface FileSettings {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  upstreamTimeoutMs?: number;
+  shutdownGraceMs?: number;
+  demo?: boolean;
+  variables?: Record<string, string>;
+}
+
+function readFileSettings(path: string): FileSettings {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path}: ${(error as Error).message}` });
+  }
+  if (parsed == null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: `${path} must be a YAML mapping` });
+  }
+  return parsed as FileSettings;
+}
+
+function integer(name: string, raw: unknown, min: number, max: number, problems: string[]): number {
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
+    return min;
+  }
+  return value;
+}
+
+export function loadConfig(input: ConfigInput = {}): HubConfig {
+  const env = input.env ?? {};
+  const cwd = input.cwd ?? process.cwd();
+  const filePath = input.file ?? env.TONGXIANG_CONFIG;
+  const file = filePath ? readFileSettings(resolve(cwd, filePath)) : {};
+  const o = input.overrides ?? {};
+  const problems: string[] = [];
+
+  const port = integer('PORT', o.port ?? env.PORT ?? file.port ?? 4000, 0, 65535, problems);
+  const host = String(o.host ?? env.HOST ?? file.host ?? '127.0.0.1');
+  const dataDir = resolve(cwd, String(o.dataDir ?? env.TONGXIANG_DATA_DIR ?? file.dataDir ?? './data'));
+  const upstreamTimeoutMs = integer(
+    'TONGXIANG_UPSTREAM_TIMEOUT_MS',
+    o.upstreamTimeoutMs ?? env.TONGXIANG_UPSTREAM_TIMEOUT_MS ?? file.upstreamTimeoutMs ?? 5000,
+    50,
+    120_000,
+    problems,
+  );
+  const shutdownGraceMs = integer(
+    'TONGXIANG_SHUTDOWN_GRACE_MS',
+    o.shutdownGraceMs ?? env.TONGXIANG_SHUTDOWN_GRACE_MS ?? file.shutdownGraceMs ?? 10_000,
+    0,
+    600_000,
+    problems,
+  );
+  const demoRaw = o.demo ?? env.TONGXIANG_DEMO ?? file.demo ?? false;
+  const demo = demoRaw === true || demoRaw === 'true' || demoRaw === '1';
+  const meshDir = resolve(cwd, String(o.meshDir ?? env.TONGXIANG_MESH_DIR ?? PROJECT_ROOT));
+
+  const variables: Record<string, string> = {};
+  for (const [k, v] of Object.entries(file.variables ?? {})) variables[k] = String(v);
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('TONGXIANG_') && v !== undefined) variables[k] = v;
+  Object.assign(variables, o.variables ?? {});
+  variables.TONGXIANG_DATA_DIR = dataDir;
+  variables.TONGXIANG_DROP_DIR = resolve(cwd, variables.TONGXIANG_DROP_DIR ?? join(dataDir, 'drop'));
+  variables.TONGXIANG_UPSTREAM_TIMEOUT_MS = String(upstreamTimeoutMs);
+
+  if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    meshDir,
+    upstreamTimeoutMs,
+    shutdownGraceMs,
+    demo,
+    variables: Object.freeze(variables),
+  });
+}

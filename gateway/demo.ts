@@ -1,0 +1,68 @@
+/**
+ * The embedded demo: the three upstreams as real servers and real files, started in-process on
+ * loopback with credentials made fresh for this run (held only in memory, never printed).
+ *   - 安徽省市场监督管理局 法人库: SOAP 1.1/1.2 with WS-Security UsernameToken
+ *   - 六安市人社局 社保: REST (OpenAPI 3.1) with an API key
+ *   - 叶集区 / 利辛县 民政局 低保名册: files (CSV UTF-8 and GBK, XLSX, XML) in <dataDir>/drop
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { generateDemoData, type DemoData } from '../sources/demo-data/index.ts';
+import { writeDemoDrops } from '../sources/filedrop/index.ts';
+import { startSocialInsuranceServer } from '../sources/rest/index.ts';
+import { startMarketRegistryServer } from '../sources/soap/index.ts';
+
+export interface DemoUpstreams {
+  readonly data: DemoData;
+  /** Values for .meshrc.yml placeholders: addresses and credentials of the demo upstreams. */
+  readonly variables: Readonly<Record<string, string>>;
+  readonly registryEndpoint: string;
+  readonly insuranceUrl: string;
+  readonly dropDir: string;
+  readonly examples: { applicant: string; enterprise: string };
+  close(): Promise<void>;
+}
+
+const secret = () => randomBytes(18).toString('base64url');
+
+export async function startDemoUpstreams(options: { dataDir: string; seed?: number; host?: string }): Promise<DemoUpstreams> {
+  const data = generateDemoData(options.seed === undefined ? {} : { seed: options.seed });
+  const host = options.host ?? '127.0.0.1';
+  const soapCredentials = { username: 'tongxiang-hub', password: secret() };
+  const apiKey = secret();
+  const dropDir = join(options.dataDir, 'drop');
+
+  const registry = await startMarketRegistryServer({ enterprises: data.enterprises, credentials: soapCredentials, host });
+  let insurance: Awaited<ReturnType<typeof startSocialInsuranceServer>> | undefined;
+  try {
+    insurance = await startSocialInsuranceServer({ data, apiKey, host });
+    await writeDemoDrops(dropDir, data.allowances);
+  } catch (error) {
+    await insurance?.close();
+    await registry.close();
+    throw error;
+  }
+
+  const representative = data.enterprises.find((e) => e.legalRepresentativeIdNumber === data.named.legalRepresentative);
+  return {
+    data,
+    variables: {
+      TONGXIANG_SAMR_URL: registry.endpoint,
+      TONGXIANG_SAMR_USERNAME: soapCredentials.username,
+      TONGXIANG_SAMR_PASSWORD: soapCredentials.password,
+      TONGXIANG_RSJ_URL: insurance.url,
+      TONGXIANG_RSJ_API_KEY: apiKey,
+      TONGXIANG_DROP_DIR: dropDir,
+    },
+    registryEndpoint: registry.endpoint,
+    insuranceUrl: insurance.url,
+    dropDir,
+    examples: {
+      applicant: data.named.applicantWithJob,
+      enterprise: representative?.creditCode ?? data.enterprises[0]!.creditCode,
+    },
+    async close() {
+      await Promise.allSettled([registry.close(), insurance!.close()]);
+    },
+  };
+}

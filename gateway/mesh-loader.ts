@@ -1,0 +1,97 @@
+/**
+ * Builds the unified graph from .meshrc.yml with GraphQL Mesh's own config processor, at start
+ * (the same path `mesh dev` takes), with ${NAME} placeholders filled from the hub's configuration
+ * instead of process.env, Mesh's artifacts kept in memory (nothing written into the repo), and the
+ * upstream guard added to Mesh's fetch.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processConfig } from '@graphql-mesh/config';
+import { getMesh, type MeshInstance } from '@graphql-mesh/runtime';
+import { InMemoryStoreStorageAdapter, MeshStore } from '@graphql-mesh/store';
+import type { YamlConfig } from '@graphql-mesh/types';
+import { DefaultLogger } from '@graphql-mesh/utils';
+import { parse as parseYaml } from 'yaml';
+import { TongxiangError } from '../core/index.ts';
+import { useUpstreamGuard, type GuardedSource } from '../mesh/index.ts';
+import type { HubConfig } from './config.ts';
+
+const PLACEHOLDER = /\$\{([A-Z0-9_]+)(?::([^}]*))?\}/g;
+
+/** Fills ${NAME} / ${NAME:default} in every string of a parsed config; lists what is missing. */
+export function interpolate<T>(value: T, variables: Readonly<Record<string, string>>, missing: Set<string>): T {
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (_m, name: string, fallback: string | undefined) => {
+      const v = variables[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      missing.add(name);
+      return '';
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, variables, missing)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, variables, missing);
+    return out as T;
+  }
+  return value;
+}
+
+export interface LoadedMesh {
+  readonly mesh: MeshInstance;
+  readonly config: YamlConfig.Config;
+}
+
+export async function loadMeshConfig(hub: HubConfig): Promise<YamlConfig.Config> {
+  const path = join(hub.meshDir, '.meshrc.yml');
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path}: ${(error as Error).message}` });
+  }
+  const missing = new Set<string>();
+  const config = interpolate(parsed as YamlConfig.Config, hub.variables, missing);
+  if (missing.size > 0) {
+    throw new TongxiangError('CONFIG_INVALID', {
+      reason: `.meshrc.yml needs these settings (environment or config file): ${[...missing].sort().join(', ')}`,
+    });
+  }
+  if (!Array.isArray(config.sources) || config.sources.length === 0) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: '.meshrc.yml declares no sources' });
+  }
+  return config;
+}
+
+function guardedSources(config: YamlConfig.Config, hub: HubConfig): Record<string, GuardedSource> {
+  const out: Record<string, GuardedSource> = {};
+  for (const source of config.sources) {
+    const handler = Object.values(source.handler)[0] as { timeout?: number; sourceLabel?: string } | undefined;
+    out[source.name] = {
+      label: handler?.sourceLabel ?? source.name,
+      timeoutMs: Number(handler?.timeout ?? hub.upstreamTimeoutMs),
+    };
+  }
+  return out;
+}
+
+export async function loadMesh(hub: HubConfig): Promise<LoadedMesh> {
+  const config = await loadMeshConfig(hub);
+  const store = new MeshStore(join(hub.dataDir, '.mesh'), new InMemoryStoreStorageAdapter(), {
+    readonly: false,
+    validate: false,
+  });
+  const options = await processConfig(config, {
+    dir: hub.meshDir,
+    store,
+    importFn: (moduleId: string) => import(moduleId),
+    logger: new DefaultLogger('mesh'),
+  });
+  options.additionalEnvelopPlugins = [
+    ...(options.additionalEnvelopPlugins ?? []),
+    useUpstreamGuard({ sources: guardedSources(config, hub), defaultTimeoutMs: hub.upstreamTimeoutMs }),
+  ];
+  const mesh = await getMesh(options);
+  return { mesh, config };
+}

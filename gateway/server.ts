@@ -1,0 +1,155 @@
+/**
+ * The hub: Apollo Server 5 serving the Mesh schema with Mesh's context factory, on Fastify,
+ * with /healthz (process up), /readyz (each upstream reachable) and graceful shutdown
+ * (in-flight requests finish; new connections are refused).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import type { MeshInstance } from '@graphql-mesh/runtime';
+import type { YamlConfig } from '@graphql-mesh/types';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { probeSources, toPublicError, type SourceStatus } from '../mesh/index.ts';
+import type { HubConfig } from './config.ts';
+import { startDemoUpstreams, type DemoUpstreams } from './demo.ts';
+import { exampleQueries, type ExampleQuery } from './examples.ts';
+import { landingPage } from './landing.ts';
+import { createLogger, type Logger } from './log.ts';
+import { loadMesh } from './mesh-loader.ts';
+
+export interface HubContext extends BaseContext {
+  readonly requestId: string;
+  readonly [key: string]: unknown;
+}
+
+export interface Hub {
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  readonly url: string;
+  readonly graphqlUrl: string;
+  readonly config: HubConfig;
+  readonly examples: readonly ExampleQuery[];
+  readonly demo: DemoUpstreams | null;
+  readiness(): Promise<{ ready: boolean; sources: SourceStatus[] }>;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+function landingPagePlugin(html: string): ApolloServerPlugin<HubContext> {
+  return {
+    async serverWillStart() {
+      return { async renderLandingPage() { return { html }; } };
+    },
+  };
+}
+
+function publicErrorsPlugin(logger: Logger): ApolloServerPlugin<HubContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue, errors }) {
+          if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+          const requestId = contextValue?.requestId ?? 'unknown';
+          response.body.singleResult.errors = response.body.singleResult.errors.map((formatted, i) => {
+            const { error, unexpected } = toPublicError(formatted, requestId);
+            if (unexpected) {
+              const original = errors?.[i];
+              logger.error('unexpected error', { requestId, error: original?.message ?? formatted.message, stack: original?.stack });
+            }
+            return error;
+          });
+        },
+      };
+    },
+  };
+}
+
+async function meshContext(mesh: MeshInstance, requestId: string): Promise<HubContext> {
+  // No consumer headers go into Mesh's context: upstream calls carry only the hub's own credentials.
+  const { contextFactory } = mesh.getEnveloped({});
+  return (await contextFactory({ requestId })) as HubContext;
+}
+
+export async function startHub(config: HubConfig, options: { logger?: Logger } = {}): Promise<Hub> {
+  const logger = options.logger ?? createLogger();
+  await mkdir(config.dataDir, { recursive: true });
+
+  let demo: DemoUpstreams | null = null;
+  let effective = config;
+  if (config.demo) {
+    demo = await startDemoUpstreams({ dataDir: config.dataDir });
+    effective = Object.freeze({ ...config, variables: Object.freeze({ ...config.variables, ...demo.variables }) });
+  }
+
+  let mesh: MeshInstance | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    const loaded = await loadMesh(effective);
+    mesh = loaded.mesh;
+    const meshConfig: YamlConfig.Config = loaded.config;
+    const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
+
+    app = Fastify({ logger: false, disableRequestLogging: true, forceCloseConnections: 'idle', return503OnClosing: true });
+    const apollo = new ApolloServer<HubContext>({
+      schema: mesh.schema,
+      introspection: true,
+      includeStacktraceInErrorResponses: false,
+      csrfPrevention: true,
+      plugins: [fastifyApolloDrainPlugin(app), landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
+    });
+    await apollo.start();
+
+    const readiness = async () => {
+      const sources = await probeSources(meshConfig.sources, Math.min(2000, effective.upstreamTimeoutMs), effective.meshDir);
+      return { ready: sources.every((s) => s.ok), sources };
+    };
+
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) => {
+      const result = await readiness();
+      reply.code(result.ready ? 200 : 503);
+      return { status: result.ready ? 'ready' : 'degraded', sources: result.sources };
+    });
+    app.get('/', async (_req, reply) => reply.redirect('/graphql'));
+    const handler = fastifyApolloHandler(apollo, {
+      context: async (request, reply) => {
+        const incoming = request.headers['x-request-id'];
+        const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        reply.header('x-request-id', requestId);
+        return meshContext(mesh!, requestId);
+      },
+    });
+    app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
+
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+    let closing: Promise<void> | null = null;
+    const close = () => {
+      closing ??= (async () => {
+        const force = setTimeout(() => app!.server.closeAllConnections(), config.shutdownGraceMs);
+        force.unref();
+        try {
+          await app!.close(); // stops accepting, waits for in-flight requests, stops Apollo via the drain plugin
+          await apollo.stop();
+        } finally {
+          clearTimeout(force);
+          mesh!.destroy();
+          await demo?.close();
+        }
+      })();
+      return closing;
+    };
+
+    return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, readiness, close });
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    mesh?.destroy();
+    await demo?.close();
+    throw error;
+  }
+}

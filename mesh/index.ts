@@ -1,0 +1,5 @@
+export { useUpstreamGuard, upstreamError, describeNetworkFailure } from './upstream-guard.ts';
+export type { GuardedSource, UpstreamGuardOptions } from './upstream-guard.ts';
+export { toPublicError } from './public-errors.ts';
+export { probeSources } from './probes.ts';
+export type { SourceStatus } from './probes.ts';

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { toPublicError } from '../public-errors.ts';
+
+describe('public errors', () => {
+  it('translates a REST transport error to UPSTREAM_* and drops the upstream URL and body', () => {
+    const { error, unexpected } = toPublicError(
+      {
+        message: 'Upstream HTTP Error: 503, Could not invoke operation GET /api/v1/persons/{idNumber}/insurance',
+        path: ['person', 'insurance'],
+        extensions: {
+          code: 'DOWNSTREAM_SERVICE_ERROR',
+          serviceName: 'SocialInsurance',
+          request: { url: 'http://10.1.2.3/api/v1/persons/341504198001010011/insurance', method: 'GET' },
+          response: { status: 503, body: { secret: 1 } },
+        },
+      },
+      'req-1',
+    );
+    expect(unexpected).toBe(false);
+    expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', source: 'SocialInsurance', reason: 'HTTP 503' });
+    expect(error.path).toEqual(['person', 'insurance']);
+    expect(JSON.stringify(error)).not.toMatch(/10\.1\.2\.3|341504198001010011|secret/);
+  });
+
+  it('maps 401 from an upstream to UPSTREAM_AUTH_FAILED', () => {
+    const { error } = toPublicError(
+      { message: 'x', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'S', response: { status: 401 } } },
+      'r',
+    );
+    expect(error.extensions?.code).toBe('UPSTREAM_AUTH_FAILED');
+  });
+
+  it('keeps catalogue errors but only their whitelisted fields', () => {
+    const { error } = toPublicError(
+      { message: 'm', extensions: { code: 'UPSTREAM_INVALID', source: 'S', reason: 'malformed JSON', originalError: { stack: 'at x' }, stacktrace: ['a'] } },
+      'r',
+    );
+    expect(error.extensions).toEqual({ code: 'UPSTREAM_INVALID', source: 'S', reason: 'malformed JSON' });
+  });
+
+  it('hides an unexpected error behind INTERNAL with the request id', () => {
+    const { error, unexpected } = toPublicError({ message: 'TypeError: cannot read x of undefined at /srv/hub/x.ts:3' }, 'req-42');
+    expect(unexpected).toBe(true);
+    expect(error.extensions).toMatchObject({ code: 'INTERNAL', requestId: 'req-42' });
+    expect(error.message).not.toContain('/srv/hub');
+  });
+
+  it('passes GraphQL validation errors with their own code', () => {
+    const { error } = toPublicError({ message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }, 'r');
+    expect(error).toMatchObject({ message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * A Mesh plugin guarding every HTTP call a source makes through Mesh's fetch (the OpenAPI/REST
+ * sources): a hard timeout per source, and upstream failures turned into catalogue errors at the
+ * field's path — UPSTREAM_UNAVAILABLE (refused, reset, timeout, 5xx), UPSTREAM_AUTH_FAILED
+ * (401/403: the hub's credential was refused), UPSTREAM_INVALID (a 2xx that is not JSON).
+ * Sources with their own transport (the SOAP handler) apply the same rules themselves.
+ */
+import type { MeshFetch, MeshPlugin } from '@graphql-mesh/types';
+import { GraphQLError } from 'graphql';
+import { TongxiangError, type ErrorCode } from '../core/index.ts';
+
+export interface GuardedSource {
+  readonly label: string;
+  readonly timeoutMs: number;
+}
+
+export interface UpstreamGuardOptions {
+  readonly sources: Readonly<Record<string, GuardedSource>>;
+  readonly defaultTimeoutMs: number;
+}
+
+export function upstreamError(code: ErrorCode, source: string, label: string, reason: string, cause?: unknown): GraphQLError {
+  const error = new TongxiangError(code, { source, sourceLabel: label, reason }, { cause });
+  return new GraphQLError(error.message, { extensions: error.toExtensions(), originalError: error });
+}
+
+/** Names a network failure without echoing URLs or headers. */
+export function describeNetworkFailure(error: unknown): string {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { name, code } = current as { name?: string; code?: string };
+    if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+    if (code === 'ECONNREFUSED') return 'connection refused';
+    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'network error';
+}
+
+function classifyResponse(response: Response): { code: ErrorCode; reason: string } | null {
+  const { status } = response;
+  if (status === 401 || status === 403) return { code: 'UPSTREAM_AUTH_FAILED', reason: `HTTP ${status}` };
+  if (status >= 500) return { code: 'UPSTREAM_UNAVAILABLE', reason: `HTTP ${status}` };
+  if (status >= 200 && status < 300 && status !== 204) {
+    const type = response.headers.get('content-type') ?? '';
+    if (!/json/i.test(type)) return { code: 'UPSTREAM_INVALID', reason: `unexpected content type ${type.split(';')[0] || 'none'}` };
+  }
+  return null;
+}
+
+export function useUpstreamGuard(options: UpstreamGuardOptions): MeshPlugin<unknown> {
+  const { sources, defaultTimeoutMs } = options;
+  return {
+    onFetch({ info, fetchFn, setFetchFn }) {
+      const sourceName = (info as { sourceName?: string } | undefined)?.sourceName ?? 'unknown';
+      const source = sources[sourceName];
+      const label = source?.label ?? sourceName;
+      const timeoutMs = source?.timeoutMs ?? defaultTimeoutMs;
+      const inner: MeshFetch = fetchFn;
+      const guarded: MeshFetch = async (url, init, context, fetchInfo) => {
+        const signal = init?.signal
+          ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs);
+        let response: Response;
+        try {
+          response = await inner(url, { ...init, signal }, context, fetchInfo);
+        } catch (error) {
+          throw upstreamError('UPSTREAM_UNAVAILABLE', sourceName, label, describeNetworkFailure(error), error);
+        }
+        const problem = classifyResponse(response);
+        if (problem) {
+          await response.body?.cancel().catch(() => undefined);
+          throw upstreamError(problem.code, sourceName, label, problem.reason);
+        }
+        // Read the body under the same deadline, so a stalled body cannot hang the request.
+        let text: string;
+        try {
+          text = await response.text();
+        } catch (error) {
+          throw upstreamError('UPSTREAM_UNAVAILABLE', sourceName, label, describeNetworkFailure(error), error);
+        }
+        if (response.status >= 200 && response.status < 300 && text !== '') {
+          try {
+            JSON.parse(text);
+          } catch (error) {
+            throw upstreamError('UPSTREAM_INVALID', sourceName, label, 'malformed JSON', error);
+          }
+        }
+        return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+      };
+      setFetchFn(guarded);
+    },
+  };
+}

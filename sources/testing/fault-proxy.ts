@@ -1,0 +1,97 @@
+/**
+ * A fault-injecting HTTP proxy for tests: sits in front of a real upstream on loopback and, on
+ * command, forwards faithfully, answers late, never answers, resets the connection, or answers
+ * garbage. Lets the tests make the real SOAP and REST servers down, slow or malformed.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FaultMode =
+  | { kind: 'pass' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'hang' }
+  | { kind: 'reset' }
+  | { kind: 'garbage'; status?: number; contentType: string; body: string };
+
+export interface FaultProxy {
+  /** Base URL of the proxy (http://127.0.0.1:port). */
+  readonly url: string;
+  /** Maps a URL of the upstream to the same path through the proxy. */
+  through(upstreamUrl: string): string;
+  setMode(mode: FaultMode): void;
+  /** Requests seen so far (method and path only). */
+  readonly seen: ReadonlyArray<{ method: string; path: string }>;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  let mode: FaultMode = { kind: 'pass' };
+  const seen: Array<{ method: string; path: string }> = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  };
+
+  const server: Server = createServer((req, res) => {
+    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
+    const current = mode;
+    switch (current.kind) {
+      case 'pass':
+        return forward(req, res);
+      case 'delay': {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          forward(req, res);
+        }, current.ms);
+        timers.add(t);
+        return;
+      }
+      case 'hang':
+        req.resume();
+        return; // never answers; the socket is destroyed on close()
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'garbage':
+        req.resume();
+        res.writeHead(current.status ?? 200, { 'content-type': current.contentType });
+        res.end(current.body);
+        return;
+    }
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    through(upstreamUrl: string) {
+      const u = new URL(upstreamUrl);
+      return `${url}${u.pathname}${u.search}`;
+    },
+    setMode(next) {
+      mode = next;
+    },
+    seen,
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
