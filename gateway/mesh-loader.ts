@@ -67,10 +67,11 @@ export async function loadMeshConfig(hub: HubConfig): Promise<YamlConfig.Config>
 function guardedSources(config: YamlConfig.Config, hub: HubConfig): Record<string, GuardedSource> {
   const out: Record<string, GuardedSource> = {};
   for (const source of config.sources) {
-    const handler = Object.values(source.handler)[0] as { timeout?: number; sourceLabel?: string } | undefined;
+    const handler = Object.values(source.handler)[0] as { timeout?: number; sourceLabel?: string; endpoint?: string } | undefined;
     out[source.name] = {
       label: handler?.sourceLabel ?? source.name,
       timeoutMs: Number(handler?.timeout ?? hub.upstreamTimeoutMs),
+      ...(typeof handler?.endpoint === 'string' ? { endpoint: handler.endpoint } : {}),
     };
   }
   return out;

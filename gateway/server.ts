@@ -90,7 +90,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     const meshConfig: YamlConfig.Config = loaded.config;
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
-    app = Fastify({ logger: false, disableRequestLogging: true, forceCloseConnections: 'idle', return503OnClosing: true });
+    app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
     const apollo = new ApolloServer<HubContext>({
       schema: mesh.schema,
       introspection: true,

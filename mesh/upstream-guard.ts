@@ -12,6 +12,8 @@ import { TongxiangError, type ErrorCode } from '../core/index.ts';
 export interface GuardedSource {
   readonly label: string;
   readonly timeoutMs: number;
+  /** Base URL of the source; a call is attributed to the source whose endpoint prefixes its URL. */
+  readonly endpoint?: string;
 }
 
 export interface UpstreamGuardOptions {
@@ -54,9 +56,17 @@ function classifyResponse(response: Response): { code: ErrorCode; reason: string
 
 export function useUpstreamGuard(options: UpstreamGuardOptions): MeshPlugin<unknown> {
   const { sources, defaultTimeoutMs } = options;
+  const byEndpoint = Object.entries(sources)
+    .filter(([, s]) => s.endpoint)
+    .map(([name, s]) => ({ name, prefix: s.endpoint!.replace(/\/+$/, '') }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  const sourceOf = (url: string, info: unknown): string =>
+    byEndpoint.find((e) => url === e.prefix || url.startsWith(`${e.prefix}/`) || url.startsWith(`${e.prefix}?`))?.name ??
+    (info as { sourceName?: string } | undefined)?.sourceName ??
+    'unknown';
   return {
-    onFetch({ info, fetchFn, setFetchFn }) {
-      const sourceName = (info as { sourceName?: string } | undefined)?.sourceName ?? 'unknown';
+    onFetch({ url, info, fetchFn, setFetchFn }) {
+      const sourceName = sourceOf(url, info);
       const source = sources[sourceName];
       const label = source?.label ?? sourceName;
       const timeoutMs = source?.timeoutMs ?? defaultTimeoutMs;

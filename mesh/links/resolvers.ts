@@ -67,10 +67,20 @@ function callSource(
     const sdk = context[source]?.Query[field];
     if (!sdk) throw new Error(`source ${source} has no Query.${field}`);
     const selectionSet = fullSelection(info.schema, resultType, LINK_FIELDS);
-    pending = sdk({ root: {}, args, context, info, selectionSet }).then(plain);
+    pending = sdk({ root: {}, args, context, info, selectionSet }).then(settle);
     memo.set(key, pending);
   }
   return pending;
+}
+
+/**
+ * Delegation hands errors back as values (graphql-js treats a returned Error as thrown). Throw
+ * them here: a failed source must fail its field, never read as "no records" — an empty list
+ * would tell a county clerk the applicant has no insurance.
+ */
+function settle(value: unknown): unknown {
+  if (value instanceof Error) throw value;
+  return plain(value);
 }
 
 interface InsuranceResult {

@@ -1,0 +1,112 @@
+/**
+ * Upstreams that are down, slow or answer garbage: the affected fields come back null with a
+ * coded error naming the source, the rest of the data is returned, and the gateway keeps serving.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestHub, type TestHub } from './harness.ts';
+
+let t: TestHub;
+const TIMEOUT_MS = 800;
+beforeAll(async () => {
+  t = await startTestHub({ upstreamTimeoutMs: TIMEOUT_MS });
+});
+afterAll(async () => {
+  await t?.close();
+});
+afterEach(() => {
+  t.soapProxy.setMode({ kind: 'pass' });
+  t.restProxy.setMode({ kind: 'pass' });
+});
+
+const QUERY = `query($id: String!) { person(idNumber: $id) {
+  idNumber
+  allowances { householdId month }
+  insurance { insuranceType status }
+  enterprisesAsLegalRepresentative { creditCode name }
+} }`;
+
+type Body = { person: { allowances: unknown[] | null; insurance: unknown[] | null; enterprisesAsLegalRepresentative: unknown[] | null } };
+
+async function ask() {
+  return t.query<Body>(QUERY, { id: t.upstreams.data.named.applicantWithEnterprise });
+}
+
+function errorAt(res: Awaited<ReturnType<typeof ask>>, field: string) {
+  return res.body.errors?.find((e) => e.path?.join('.') === `person.${field}`);
+}
+
+async function expectHealthyAgain() {
+  const res = await ask();
+  expect(res.body.errors).toBeUndefined();
+  expect(res.body.data!.person.insurance).not.toBeNull();
+  expect(res.body.data!.person.enterprisesAsLegalRepresentative!.length).toBeGreaterThan(0);
+}
+
+const faults = [
+  { name: 'down (connection reset)', mode: { kind: 'reset' } as const, code: 'UPSTREAM_UNAVAILABLE' },
+  { name: 'slow (beyond the timeout)', mode: { kind: 'delay', ms: TIMEOUT_MS * 4 } as const, code: 'UPSTREAM_UNAVAILABLE', reason: 'timeout' },
+  { name: 'answering 503', mode: { kind: 'garbage', status: 503, contentType: 'text/html', body: '<h1>维护中</h1>' } as const, code: 'UPSTREAM_UNAVAILABLE' },
+];
+
+describe.each([
+  { source: 'SocialInsurance', field: 'insurance', proxy: () => t.restProxy, garbage: { contentType: 'application/json', body: '{"idNumber": "34' } },
+  { source: 'MarketRegistry', field: 'enterprisesAsLegalRepresentative', proxy: () => t.soapProxy, garbage: { contentType: 'text/xml', body: '<html><body>502 Bad Gateway</body' } },
+])('$source', ({ source, field, proxy, garbage }) => {
+  for (const fault of faults) {
+    it(`${fault.name}: null at person.${field} with ${fault.code}, other sources intact`, async () => {
+      proxy().setMode(fault.mode);
+      const started = performance.now();
+      const res = await ask();
+      const elapsed = performance.now() - started;
+      expect(res.status).toBe(200);
+      const error = errorAt(res, field);
+      expect(error?.extensions).toMatchObject({ code: fault.code, source });
+      if (fault.reason) expect(error?.extensions?.reason).toBe(fault.reason);
+      const person = res.body.data!.person as Record<string, unknown>;
+      expect(person[field]).toBeNull();
+      expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
+      expect(elapsed).toBeLessThan(TIMEOUT_MS * 3); // bounded by the timeout, never a hang
+      proxy().setMode({ kind: 'pass' });
+      await expectHealthyAgain();
+    });
+  }
+
+  it(`malformed answer: UPSTREAM_INVALID at person.${field}`, async () => {
+    proxy().setMode({ kind: 'garbage', ...garbage });
+    const res = await ask();
+    expect(errorAt(res, field)?.extensions).toMatchObject({ code: 'UPSTREAM_INVALID', source });
+    expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
+    proxy().setMode({ kind: 'pass' });
+    await expectHealthyAgain();
+  });
+});
+
+describe('CivilAffairsRosters (file drop)', () => {
+  it('keeps serving the loaded rosters when a garbage file lands, and reports the file', async () => {
+    const dir = join(t.upstreams.dropDir, '341504.mzj', 'dibao');
+    await writeFile(join(dir, '2026-11.xlsx'), Buffer.from('PK\u0003\u0004 this is not really a workbook'));
+    const res = await t.query<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(`{ dropFiles { fileName status reason } }`);
+    // The basic loader runs at start; a file landing later is picked up by the next load.
+    expect(res.body.errors).toBeUndefined();
+    const again = await ask();
+    expect(again.body.data!.person.allowances!.length).toBeGreaterThan(0);
+  });
+
+  it('reports the drop folder as not ready when it disappears, while the loaded data is still served', async () => {
+    const moved = `${t.upstreams.dropDir}.moved`;
+    await rename(t.upstreams.dropDir, moved);
+    try {
+      const ready = await fetch(`${t.hub.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { sources: Array<{ name: string; ok: boolean }> };
+      expect(body.sources.find((s) => s.name === 'CivilAffairsRosters')?.ok).toBe(false);
+      expect(body.sources.find((s) => s.name === 'SocialInsurance')?.ok).toBe(true);
+      const res = await ask();
+      expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
+    } finally {
+      await rename(moved, t.upstreams.dropDir);
+    }
+  });
+});

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TongxiangError } from '../../../core/index.ts';
+import { DIBAO_DATASET_PATH, loadDatasetDefinition } from '../dataset.ts';
+import { createAliasIndex } from '../map.ts';
+import { openDropFile, parseDropFile, type ParseOptions } from '../parse.ts';
+import { collect, csv, households, STANDARD_HEADERS, standardCells, tempDir } from './fixtures.ts';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let options: ParseOptions;
+
+beforeEach(async () => {
+  dir = await tempDir();
+  const known = createAliasIndex(await loadDatasetDefinition(DIBAO_DATASET_PATH));
+  options = { isKnownColumn: (h) => known(h) !== undefined };
+});
+afterEach(() => dir.cleanup());
+
+async function put(name: string, bytes: string | Uint8Array): Promise<string> {
+  const path = join(dir.path, name);
+  await writeFile(path, bytes);
+  return path;
+}
+
+async function expectInvalid(promise: Promise<unknown>): Promise<TongxiangError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TongxiangError);
+  expect((error as TongxiangError).code).toBe('DATASET_FILE_INVALID');
+  return error as TongxiangError;
+}
+
+const rows = households('341504', '2026-10', 3);
+const table = [STANDARD_HEADERS, ...rows.map(standardCells)];
+
+describe('CSV', () => {
+  it('reads UTF-8 with a BOM, without the BOM in the first header', async () => {
+    const path = await put('a.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv(table))]));
+    const reader = await openDropFile(path, options);
+    expect(reader.encoding).toBe('utf-8');
+    expect(reader.headers).toEqual(STANDARD_HEADERS);
+    const records = await collect(reader.records());
+    expect(records.map((r) => r.fields['户主身份证号'])).toEqual(rows.map((r) => r.headIdNumber));
+    expect(records.map((r) => r.row)).toEqual([2, 3, 4]);
+  });
+
+  it('reads UTF-8 without a BOM', async () => {
+    const records = await collect(parseDropFile(await put('a.csv', csv(table)), options));
+    expect(records.map((r) => r.fields['户主姓名'])).toEqual(rows.map((r) => r.headName));
+  });
+
+  it('reads GBK written by Excel on Windows, detected when the bytes are not UTF-8', async () => {
+    const path = await put('gbk.csv', iconv.encode(csv(table, { eol: '\r\n' }), 'gbk'));
+    const reader = await openDropFile(path, options);
+    expect(reader.encoding).toBe('gb18030');
+    const records = await collect(reader.records());
+    expect(records.map((r) => r.fields['户主姓名'])).toEqual(rows.map((r) => r.headName));
+    expect(records[0]!.fields['乡镇（街道）']).toBe(rows[0]!.township);
+  });
+
+  it('reads GB18030 characters outside GBK (rare surname characters)', async () => {
+    const rare = [...table.map((r) => [...r])];
+    rare[1]![1] = '𠈌明'; // CJK Extension B, four bytes in GB18030
+    const records = await collect(parseDropFile(await put('gb18030.csv', iconv.encode(csv(rare), 'gb18030')), options));
+    expect(records[0]!.fields['户主姓名']).toBe('𠈌明');
+  });
+
+  it('sniffs tab-separated files (Excel "Unicode text" is UTF-16 with tabs)', async () => {
+    const tsv = csv(table, { delimiter: '\t' });
+    const plain = await collect(parseDropFile(await put('a.txt', tsv), options));
+    expect(plain.map((r) => r.fields['户编号'])).toEqual(rows.map((r) => r.householdId));
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(tsv, 'utf16le')]);
+    const reader = await openDropFile(await put('b.txt', utf16), options);
+    expect(reader.encoding).toBe('utf-16le');
+    expect((await collect(reader.records())).map((r) => r.fields['户编号'])).toEqual(rows.map((r) => r.householdId));
+  });
+
+  it('keeps a quoted field with an embedded newline in one record, with CRLF line ends', async () => {
+    const t = table.map((r) => [...r]);
+    t[1]![6] = '东风村\r\n二组';
+    const text = csv(t, { eol: '\r\n' });
+    expect(text).toContain('"东风村\r\n二组"');
+    const records = await collect(parseDropFile(await put('nl.csv', text), options));
+    expect(records).toHaveLength(3);
+    expect(records[0]!.fields['村（社区）']).toBe('东风村\r\n二组');
+    expect(records[1]!.fields['户编号']).toBe(rows[1]!.householdId);
+    expect(records[2]!.fields['保障月份']).toBe('2026-10'); // no stray \r
+  });
+
+  it('finds the header below a title line and skips blank lines', async () => {
+    const text = `叶集区2026年10月低保名册\n\n${csv(table)}\n,,,,\n`;
+    const reader = await openDropFile(await put('t.csv', text), options);
+    expect(reader.headers).toEqual(STANDARD_HEADERS);
+    const records = await collect(reader.records());
+    expect(records).toHaveLength(3);
+    expect(records[0]!.row).toBe(4);
+  });
+
+  it('refuses an unclosed quote with the line', async () => {
+    const error = await expectInvalid(collect(parseDropFile(await put('bad.csv', `${csv(table)}"unterminated,1\n`), options)));
+    expect(String(error.fields.reason)).toMatch(/引号/);
+  });
+
+  it('refuses binary content posing as CSV', async () => {
+    await expectInvalid(openDropFile(await put('bin.csv', randomBytes(512)), options));
+  });
+});
+
+describe('XLSX', () => {
+  async function workbook(build: (wb: ExcelJS.Workbook) => void): Promise<Buffer> {
+    const wb = new ExcelJS.Workbook();
+    build(wb);
+    return Buffer.from(await wb.xlsx.writeBuffer());
+  }
+
+  it('reads the first sheet, with date cells as ISO dates and numbers as text', async () => {
+    const bytes = await workbook((wb) => {
+      const ws = wb.addWorksheet('名册');
+      ws.addRow(['叶集区2026年10月最低生活保障家庭名册']);
+      ws.addRow(['家庭编号', '姓名', '公民身份号码', '保障人数', '月低保金', '审批日期', '月份']);
+      for (const r of rows) {
+        const row = ws.addRow([r.householdId, r.headName, r.headIdNumber, r.members, r.monthlyAmount, new Date(`${r.approvalDate}T00:00:00Z`), '2026年10月']);
+        row.getCell(6).numFmt = 'yyyy"年"m"月"d"日"';
+      }
+      wb.addWorksheet('说明').addRow(['本表由民政局导出']);
+    });
+    const reader = await openDropFile(await put('a.xlsx', bytes), options);
+    expect(reader.format).toBe('xlsx');
+    expect(reader.headers).toEqual(['家庭编号', '姓名', '公民身份号码', '保障人数', '月低保金', '审批日期', '月份']);
+    const records = await collect(reader.records());
+    expect(records.map((r) => r.fields['公民身份号码'])).toEqual(rows.map((r) => r.headIdNumber));
+    expect(records.map((r) => r.fields['审批日期'])).toEqual(rows.map((r) => r.approvalDate));
+    expect(records[0]!.fields['月低保金']).toBe(String(rows[0]!.monthlyAmount));
+    expect(records[0]!.row).toBe(3);
+  });
+
+  it('reads a named sheet, and refuses a missing one', async () => {
+    const bytes = await workbook((wb) => {
+      wb.addWorksheet('说明').addRow(['本表由民政局导出']);
+      const ws = wb.addWorksheet('低保名册');
+      ws.addRow(STANDARD_HEADERS);
+      for (const r of rows) ws.addRow(standardCells(r));
+    });
+    const path = await put('b.xlsx', bytes);
+    const records = await collect(parseDropFile(path, { ...options, sheet: '低保名册' }));
+    expect(records.map((r) => r.fields['户编号'])).toEqual(rows.map((r) => r.householdId));
+    await expectInvalid(collect(parseDropFile(path, { ...options, sheet: '没有这张表' })));
+  });
+
+  it('refuses random bytes named .xlsx', async () => {
+    const error = await expectInvalid(collect(parseDropFile(await put('garbage.xlsx', randomBytes(4096)), options)));
+    expect(String(error.fields.reason)).toMatch(/XLSX/);
+  });
+
+  it('refuses Excel 97-2003 .xls with advice', async () => {
+    const error = await expectInvalid(openDropFile(await put('old.xls', randomBytes(64)), options));
+    expect(String(error.fields.reason)).toMatch(/xlsx/);
+  });
+});
+
+describe('XML', () => {
+  const el = (name: string, value: string | number) => `<${name}>${value}</${name}>`;
+  const chinese = (encoding = 'UTF-8') =>
+    `<?xml version="1.0" encoding="${encoding}"?>\n<名册 单位="利辛县民政局">\n${rows
+      .map((r) => `  <家庭>${el('户编号', r.householdId)}${el('户主姓名', r.headName)}${el('证件号码', r.headIdNumber)}${el('人口数', r.members)}</家庭>`)
+      .join('\n')}\n</名册>\n`;
+
+  it('takes the repeated child elements as rows, matching Chinese tags through the aliases', async () => {
+    const reader = await openDropFile(await put('a.xml', chinese()), options);
+    expect(reader.headers).toEqual(['户编号', '户主姓名', '证件号码', '人口数']);
+    const records = await collect(reader.records());
+    expect(records.map((r) => r.fields['证件号码'])).toEqual(rows.map((r) => r.headIdNumber));
+    expect(records.map((r) => r.row)).toEqual([1, 2, 3]);
+  });
+
+  it('decodes a document declared as GBK', async () => {
+    const records = await collect(parseDropFile(await put('gbk.xml', iconv.encode(chinese('GBK'), 'gbk')), options));
+    expect(records.map((r) => r.fields['户主姓名'])).toEqual(rows.map((r) => r.headName));
+  });
+
+  it('finds rows below wrapper elements, with English tags and attributes', async () => {
+    const xml = `<?xml version="1.0"?><roster><meta><department>341623.mzj</department></meta><households>${rows
+      .map((r) => `<household household_id="${r.householdId}"><head_name>${r.headName}</head_name><id_number>${r.headIdNumber}</id_number></household>`)
+      .join('')}</households></roster>`;
+    const records = await collect(parseDropFile(await put('en.xml', xml), options));
+    expect(records.map((r) => r.fields.household_id)).toEqual(rows.map((r) => r.householdId));
+    expect(records.map((r) => r.fields.id_number)).toEqual(rows.map((r) => r.headIdNumber));
+  });
+
+  it('refuses a DOCTYPE before parsing (XXE)', async () => {
+    const xxe = `<?xml version="1.0"?><!DOCTYPE 名册 [<!ENTITY x SYSTEM "file:///etc/passwd">]><名册><家庭><户编号>&x;</户编号><户主姓名>a</户主姓名></家庭></名册>`;
+    const error = await expectInvalid(openDropFile(await put('xxe.xml', xxe), options));
+    expect(String(error.fields.reason)).toMatch(/DOCTYPE/);
+  });
+
+  it('refuses entity declarations (billion laughs)', async () => {
+    const lol = `<?xml version="1.0"?>\n<!ENTITY lol "lol"><名册/>`;
+    await expectInvalid(openDropFile(await put('lol.xml', lol), options));
+  });
+
+  it('refuses nesting deeper than the bound', async () => {
+    const deep = `${'<a>'.repeat(40)}x${'</a>'.repeat(40)}`;
+    const error = await expectInvalid(openDropFile(await put('deep.xml', deep), options));
+    expect(String(error.fields.reason)).toMatch(/嵌套/);
+  });
+
+  it('refuses malformed XML', async () => {
+    await expectInvalid(openDropFile(await put('bad.xml', '<名册><家庭><户编号>1</家庭></名册>'), options));
+  });
+});
