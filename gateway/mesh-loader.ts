@@ -9,12 +9,26 @@ import { join } from 'node:path';
 import { processConfig } from '@graphql-mesh/config';
 import { getMesh, type MeshInstance } from '@graphql-mesh/runtime';
 import { InMemoryStoreStorageAdapter, MeshStore } from '@graphql-mesh/store';
-import type { YamlConfig } from '@graphql-mesh/types';
-import { DefaultLogger } from '@graphql-mesh/utils';
+import type { Logger as MeshLogger, YamlConfig } from '@graphql-mesh/types';
 import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
 import { useUpstreamGuard, type GuardedSource } from '../mesh/index.ts';
 import type { HubConfig } from './config.ts';
+import { silentLogger, type Logger } from './log.ts';
+
+/** Mesh's log calls routed into the hub's JSON log (stderr), tagged with the source. Debug is dropped. */
+export function meshLogger(logger: Logger, tags: Record<string, string | number> = {}): MeshLogger {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+  return {
+    name: 'mesh',
+    log: (...args: unknown[]) => logger.info(text(args), { component: 'mesh', ...tags }),
+    info: (...args: unknown[]) => logger.info(text(args), { component: 'mesh', ...tags }),
+    warn: (...args: unknown[]) => logger.warn(text(args), { component: 'mesh', ...tags }),
+    error: (...args: unknown[]) => logger.error(text(args), { component: 'mesh', ...tags }),
+    debug: () => undefined,
+    child: (name) => meshLogger(logger, { ...tags, ...(typeof name === 'string' ? { scope: name } : name) }),
+  };
+}
 
 const PLACEHOLDER = /\$\{([A-Z0-9_]+)(?::([^}]*))?\}/g;
 
@@ -77,18 +91,24 @@ function guardedSources(config: YamlConfig.Config, hub: HubConfig): Record<strin
   return out;
 }
 
-export async function loadMesh(hub: HubConfig): Promise<LoadedMesh> {
+export async function loadMesh(hub: HubConfig, logger: Logger = silentLogger): Promise<LoadedMesh> {
   const config = await loadMeshConfig(hub);
   const store = new MeshStore(join(hub.dataDir, '.mesh'), new InMemoryStoreStorageAdapter(), {
     readonly: false,
     validate: false,
   });
-  const options = await processConfig(config, {
-    dir: hub.meshDir,
-    store,
-    importFn: (moduleId: string) => import(moduleId),
-    logger: new DefaultLogger('mesh'),
-  });
+  // Mesh resolves its logger by module name through importFn; hand it the hub's.
+  const HUB_LOGGER = 'tongxiang-hub-logger';
+  const hubMeshLogger = meshLogger(logger);
+  const options = await processConfig(
+    { ...config, logger: HUB_LOGGER },
+    {
+      dir: hub.meshDir,
+      store,
+      importFn: (moduleId: string) => (moduleId === HUB_LOGGER ? Promise.resolve({ default: hubMeshLogger }) : import(moduleId)),
+      logger: hubMeshLogger,
+    },
+  );
   options.additionalEnvelopPlugins = [
     ...(options.additionalEnvelopPlugins ?? []),
     useUpstreamGuard({ sources: guardedSources(config, hub), defaultTimeoutMs: hub.upstreamTimeoutMs }),

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -85,7 +85,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   let mesh: MeshInstance | undefined;
   let app: FastifyInstance | undefined;
   try {
-    const loaded = await loadMesh(effective);
+    const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
     const meshConfig: YamlConfig.Config = loaded.config;
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
@@ -96,7 +96,9 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       introspection: true,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
-      plugins: [fastifyApolloDrainPlugin(app), landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
+      // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
+      stopOnTerminationSignals: false,
+      plugins: [landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
     });
     await apollo.start();
 
@@ -134,7 +136,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         const force = setTimeout(() => app!.server.closeAllConnections(), config.shutdownGraceMs);
         force.unref();
         try {
-          await app!.close(); // stops accepting, waits for in-flight requests, stops Apollo via the drain plugin
+          await app!.close(); // stops accepting; in-flight requests finish, idle keep-alive sockets close
           await apollo.stop();
         } finally {
           clearTimeout(force);

@@ -73,6 +73,7 @@ export default class FileDropHandler implements MeshHandler {
   private reloading: Promise<LoadReport> = Promise.resolve(undefined as never);
   private destroySubscription: number | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor({ name, config, baseDir, pubsub, logger }: MeshHandlerOptions<FileDropHandlerConfig>) {
     this.name = name;
@@ -123,16 +124,19 @@ export default class FileDropHandler implements MeshHandler {
     return next;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.destroySubscription !== undefined) this.pubsub?.unsubscribe(this.destroySubscription);
-    await this.reloading.catch(() => undefined);
-    await this.opening;
-    if (this.store) {
-      this.store = undefined;
-      await releaseStore(this.config.storeDir);
-    }
+  /** Closes the store (once; later calls wait for the same close). Mesh's `destroy` calls this. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      if (this.destroySubscription !== undefined) this.pubsub?.unsubscribe(this.destroySubscription);
+      await this.reloading.catch(() => undefined);
+      await this.opening;
+      if (this.store) {
+        this.store = undefined;
+        await releaseStore(this.config.storeDir);
+      }
+    })();
+    return this.closing;
   }
 
   private openStore(): Promise<DatasetStore | undefined> {

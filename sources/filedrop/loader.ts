@@ -237,6 +237,8 @@ async function loadOne(
     if (isTongxiangError(error) && error.code === 'DATASET_FILE_INVALID') {
       return recordFailure(failed(String(error.fields.reason), { encoding, rowsRejected, rejections }));
     }
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+    options.logger?.warn(`filedrop: storing ${department}/${def.name}/${fileName} failed: ${what}`);
     return failed('数据集存储写入失败，已保留上一版本数据', { encoding, rowsRejected, rejections });
   }
   return { ...base, status: 'loaded', format, encoding, rowsAccepted: rows.length, rowsRejected, rejections, reason: null };

@@ -2,7 +2,8 @@
  * Small valid roster fixtures for the file-drop tests: every 公民身份号码 carries a real GB 11643
  * check digit (computed, not hard-coded), region codes are real GB/T 2260 codes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { idNumberCheckDigit } from '../../../core/index.ts';
@@ -65,4 +66,23 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
   return out;
+}
+
+let template: Promise<string> | undefined;
+
+/**
+ * A fresh, migrated store directory for one test: PGlite's first start (initdb) takes seconds,
+ * so one closed store is made per test file and copied.
+ */
+export async function freshStoreDir(target: string): Promise<string> {
+  template ??= (async () => {
+    const { createPgliteDatasetStore } = await import('../store.ts');
+    const path = await mkdtemp(join(tmpdir(), 'filedrop-template-'));
+    const store = await createPgliteDatasetStore({ dataDir: join(path, 'store') });
+    await store.close();
+    process.once('exit', () => rmSync(path, { recursive: true, force: true }));
+    return join(path, 'store');
+  })();
+  await cp(await template, target, { recursive: true });
+  return target;
 }

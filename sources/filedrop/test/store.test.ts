@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rowKey } from '../map.ts';
 import { DIBAO_DATASET_PATH, loadDatasetDefinition } from '../dataset.ts';
 import { createPgliteDatasetStore, type DatasetRow, type DatasetStore, type FileAttempt } from '../store.ts';
-import { households, tempDir } from './fixtures.ts';
+import { freshStoreDir, households, tempDir } from './fixtures.ts';
 import type { DemoAllowanceHousehold } from '../../demo-data/model.ts';
 
 const dibao = await loadDatasetDefinition(DIBAO_DATASET_PATH);
@@ -27,7 +27,7 @@ let store: DatasetStore;
 
 beforeEach(async () => {
   dir = await tempDir('filedrop-store-');
-  store = await createPgliteDatasetStore({ dataDir: join(dir.path, 'store') });
+  store = await createPgliteDatasetStore({ dataDir: await freshStoreDir(join(dir.path, 'store')) });
 });
 afterEach(async () => {
   await store.close();
@@ -42,19 +42,22 @@ describe('PGlite dataset store', () => {
 
     const seen: Array<{ total: number; versions: Set<number> }> = [];
     let replaced = false;
-    const reader = (async () => {
-      do {
-        const page = await store.households({ month: '2026-10', limit: 5000, offset: 0 });
-        seen.push({ total: page.total, versions: new Set(page.items.map((h) => h.members)) });
-      } while (!replaced);
+    const read = async () => {
       const page = await store.households({ month: '2026-10', limit: 5000, offset: 0 });
       seen.push({ total: page.total, versions: new Set(page.items.map((h) => h.members)) });
+    };
+    // PGlite settles queries without yielding to the event loop, so the reader and the writer
+    // are interleaved by queueing: the replacement is queued while the first read runs.
+    const reader = (async () => {
+      do await read();
+      while (!replaced);
+      await read();
     })();
-    await new Promise((r) => setImmediate(r));
-    await store.replaceFile(attempt('341504.mzj', 'a.csv'), toRows(fresh));
-    replaced = true;
-    await reader;
-
+    const replacing = store.replaceFile(attempt('341504.mzj', 'a.csv'), toRows(fresh)).then(() => {
+      replaced = true;
+    });
+    const readers = Array.from({ length: 5 }, read);
+    await Promise.all([reader, replacing, ...readers]);
     for (const s of seen) {
       expect(s.versions.size).toBe(1);
       const [version] = [...s.versions];
