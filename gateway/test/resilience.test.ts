@@ -2,10 +2,10 @@
  * Upstreams that are down, slow or answer garbage: the affected fields come back null with a
  * coded error naming the source, the rest of the data is returned, and the gateway keeps serving.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHub, type TestHub } from './harness.ts';
+import { postGraphQL, startTestHub, type TestHub } from './harness.ts';
 
 let t: TestHub;
 const TIMEOUT_MS = 800;
@@ -84,14 +84,27 @@ describe.each([
 });
 
 describe('CivilAffairsRosters (file drop)', () => {
-  it('keeps serving the loaded rosters when a garbage file lands, and reports the file', async () => {
-    const dir = join(t.upstreams.dropDir, '341504.mzj', 'dibao');
-    await writeFile(join(dir, '2026-11.xlsx'), Buffer.from('PK\u0003\u0004 this is not really a workbook'));
-    const res = await t.query<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(`{ dropFiles { fileName status reason } }`);
-    // The basic loader runs at start; a file landing later is picked up by the next load.
-    expect(res.body.errors).toBeUndefined();
-    const again = await ask();
-    expect(again.body.data!.person.allowances!.length).toBeGreaterThan(0);
+  it('reports a garbage file to the dropping department and keeps serving the other rosters', async () => {
+    const file = join(t.upstreams.dropDir, '341504.mzj', 'dibao', '叶集区低保名册-2026-11.xlsx');
+    const garbage = Buffer.from('PK\u0003\u0004 this is not really a workbook');
+    await writeFile(file, garbage);
+    try {
+      // A hub starting now loads the drop folder, garbage included.
+      const sibling = await t.startSibling({});
+      const files = await postGraphQL<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(
+        sibling.graphqlUrl,
+        `{ dropFiles(department: "341504.mzj") { fileName status reason } }`,
+      );
+      expect(files.body.errors).toBeUndefined();
+      const byName = new Map(files.body.data!.dropFiles.map((f) => [f.fileName, f]));
+      expect(byName.get('叶集区低保名册-2026-11.xlsx')).toMatchObject({ status: 'FAILED', reason: expect.any(String) });
+      expect(byName.get('叶集区低保名册-2026-10.xlsx')?.status).toBe('LOADED');
+      const res = await postGraphQL<Body>(sibling.graphqlUrl, QUERY, { id: t.upstreams.data.named.applicantWithEnterprise });
+      expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
+      expect(await readFile(file)).toEqual(garbage); // the original is never modified
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 
   it('reports the drop folder as not ready when it disappears, while the loaded data is still served', async () => {

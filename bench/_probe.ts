@@ -1,0 +1,17 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { printType, type GraphQLNamedType } from 'graphql';
+import { loadConfig } from '../gateway/config.ts';
+import { startDemoUpstreams } from '../gateway/demo.ts';
+import { silentLogger } from '../gateway/log.ts';
+import { startHub } from '../gateway/server.ts';
+const dataDir = await mkdtemp(join(tmpdir(), 'tx-probe-'));
+const up = await startDemoUpstreams({ dataDir });
+const hub = await startHub(loadConfig({ env: {}, overrides: { port: 0, dataDir, variables: up.variables } }), { logger: silentLogger });
+const { loadMesh } = await import('../gateway/mesh-loader.ts');
+const m = await loadMesh(loadConfig({ env: {}, overrides: { port: 0, dataDir: dataDir + '-b', variables: up.variables } }));
+for (const t of ['Query', 'AllowanceHousehold', 'AllowanceHouseholdPage', 'Enterprise']) console.log(printType(m.mesh.schema.getType(t) as GraphQLNamedType));
+console.log(up.examples, up.data.allowances.length, Object.keys(up.data.allowances[0]!));
+const regions = new Map<string, number>(); for (const a of up.data.allowances as any[]) regions.set(a.regionCode ?? a.region, (regions.get(a.regionCode ?? a.region) ?? 0) + 1); console.log(regions);
+m.mesh.destroy(); await hub.close(); await up.close();
