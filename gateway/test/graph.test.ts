@@ -175,3 +175,38 @@ describe('cross-source links', () => {
     expect(t.restProxy.seen.filter((s) => s.path.includes('/insurance')).length - before).toBe(1);
   });
 });
+
+describe('what reaches the upstreams', () => {
+  it('sends the hub\'s own API key and none of the consumer\'s headers', async () => {
+    const before = t.restProxy.seen.length;
+    const res = await fetch(t.hub.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'consumer-supplied', authorization: 'Bearer consumer-token', cookie: 'session=1' },
+      body: JSON.stringify({ query: `query($id: IdNumber!) { personInsurance(idNumber: $id) { idNumber } }`, variables: { id: t.upstreams.data.named.applicantClean } }),
+    });
+    expect(res.status).toBe(200);
+    const calls = t.restProxy.seen.slice(before);
+    expect(calls.length).toBe(1);
+    expect(calls[0]!.headers['x-api-key']).toBe(t.upstreams.variables.TONGXIANG_RSJ_API_KEY);
+    expect(calls[0]!.headers.authorization).toBeUndefined();
+    expect(calls[0]!.headers.cookie).toBeUndefined();
+  });
+});
+
+describe('schema', () => {
+  it('names types in PascalCase and fields in camelCase, with Chinese descriptions on the joined types', async () => {
+    const res = await t.query<{ __schema: { types: Array<{ name: string; kind: string; description: string | null; fields: Array<{ name: string; description: string | null }> | null }> } }>(
+      `{ __schema { types { name kind description fields { name description } } } }`,
+    );
+    const types = res.body.data!.__schema.types.filter((ty) => !ty.name.startsWith('__'));
+    for (const ty of types) {
+      expect(ty.name).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+      for (const f of ty.fields ?? []) expect(f.name).toMatch(/^[a-z_][A-Za-z0-9]*$/);
+    }
+    const chinese = /[\u4e00-\u9fff]/;
+    for (const name of ['Person', 'Enterprise', 'AllowanceHousehold']) {
+      const ty = types.find((x) => x.name === name)!;
+      for (const f of ty.fields!) expect(f.description, `${name}.${f.name}`).toMatch(chinese);
+    }
+  });
+});

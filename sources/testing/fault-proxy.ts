@@ -19,15 +19,15 @@ export interface FaultProxy {
   /** Maps a URL of the upstream to the same path through the proxy. */
   through(upstreamUrl: string): string;
   setMode(mode: FaultMode): void;
-  /** Requests seen so far (method and path only). */
-  readonly seen: ReadonlyArray<{ method: string; path: string }>;
+  /** Requests seen so far, with their headers (tests check what reaches an upstream). */
+  readonly seen: ReadonlyArray<{ method: string; path: string; headers: Readonly<Record<string, string | string[] | undefined>> }>;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let mode: FaultMode = { kind: 'pass' };
-  const seen: Array<{ method: string; path: string }> = [];
+  const seen: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined> }> = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -44,7 +44,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   };
 
   const server: Server = createServer((req, res) => {
-    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
+    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers } });
     const current = mode;
     switch (current.kind) {
       case 'pass':

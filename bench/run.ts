@@ -1,0 +1,401 @@
+/**
+ * npm run bench [-- --quick] [--duration S] [--runs N] [--connections N] [--warmup S] [--docs | --no-docs]
+ *
+ * Measures, in one run, Tongxiang (A) against bare Apollo on the same Mesh schema (B) and a raw
+ * node:http server answering the same bytes (C), on three queries, with the demo upstreams in a
+ * child process and the load generator in another. Prints a table, writes
+ * bench/results/latest.json and (full runs, or --docs) docs/benchmarks.md. Exits by itself;
+ * any error, timeout, non-2xx answer or unexpected body fails the run with exit code 1.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../gateway/config.ts';
+import { exampleQueries } from '../gateway/examples.ts';
+import type { LoadJob, LoadResult } from './load.ts';
+import { consoleTable, markdown, summarize, type BenchQuery, type BenchReport, type Machine, type RunRecord, type Settings } from './report.ts';
+import { startBareApollo, startRawHttp, startTongxiang, type Target, type TargetId } from './targets.ts';
+import type { UpstreamsCpu, UpstreamsReady } from './upstreams.ts';
+
+class BenchFailure extends Error {}
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+function settingsFrom(argv: string[]): Settings & { docs: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      runs: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      docs: { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number, integer: boolean) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new BenchFailure(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${raw})`);
+    }
+    return n;
+  };
+  return {
+    quick,
+    durationS: num('duration', values.duration, quick ? 2 : 5, 1, 60, false),
+    runs: num('runs', values.runs, quick ? 2 : 3, 1, 10, true),
+    connections: num('connections', values.connections, 16, 1, 256, true),
+    warmupS: num('warmup', values.warmup, quick ? 1 : 2, 0, 30, false),
+    docs: values['no-docs'] ? false : (values.docs ?? !quick),
+  };
+}
+
+async function machine(): Promise<Machine> {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    const info = await readFile('/proc/cpuinfo', 'utf8');
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  return { cpuModel, nproc: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}`, loadavgStart: loadavg() };
+}
+
+/** Busy CPU time of the whole machine so far, ms (Linux /proc/stat, USER_HZ = 100); null elsewhere. */
+async function machineBusyMs(): Promise<number | null> {
+  try {
+    const first = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+    const [, user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+interface Upstreams {
+  readonly ready: UpstreamsReady;
+  cpuMs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new BenchFailure(`${what} took longer than ${Math.round(ms / 1000)} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function startUpstreams(): Promise<Upstreams> {
+  const child = spawn(process.execPath, [...process.execArgv, join(PROJECT_ROOT, 'bench/upstreams.ts')], {
+    cwd: PROJECT_ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const waiting: Array<(message: UpstreamsReady | UpstreamsCpu) => void> = [];
+  let ready: ((message: UpstreamsReady) => void) | undefined;
+  const readyMessage = new Promise<UpstreamsReady>((resolve, reject) => {
+    ready = resolve;
+    child.once('exit', (code) => reject(new BenchFailure(`the upstreams process exited early (code ${code})`)));
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as UpstreamsReady | UpstreamsCpu;
+    if (message.type === 'ready') ready?.(message);
+    else waiting.shift()?.(message);
+  });
+  const closeChild = async () => {
+    child.stdin!.end();
+    const done = exited(child);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 8000);
+    await done;
+    clearTimeout(kill);
+  };
+  let readyValue: UpstreamsReady;
+  try {
+    readyValue = await withTimeout(readyMessage, 60_000, 'starting the demo upstreams');
+  } catch (error) {
+    await closeChild();
+    throw error;
+  }
+  return {
+    ready: readyValue,
+    cpuMs: () =>
+      withTimeout(
+        new Promise<number>((resolve) => {
+          waiting.push((m) => resolve(m.type === 'cpu' ? (m.userUs + m.systemUs) / 1000 : Number.NaN));
+          child.stdin!.write('cpu\n');
+        }),
+        10_000,
+        'asking the upstreams process for its CPU time',
+      ),
+    close: closeChild,
+  };
+}
+
+interface LoadWorker {
+  run(job: LoadJob): Promise<LoadResult>;
+  close(): Promise<void>;
+}
+
+function startLoadWorker(): LoadWorker {
+  const child = fork(join(PROJECT_ROOT, 'bench/load.ts'), [], {
+    cwd: PROJECT_ROOT,
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    run(job) {
+      const answer = new Promise<LoadResult>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new BenchFailure(`the load generator exited (code ${code})`));
+        child.once('exit', onExit);
+        child.once('message', (message: { ok: true; result: LoadResult } | { ok: false; error: string }) => {
+          child.off('exit', onExit);
+          if (message.ok) resolve(message.result);
+          else reject(new BenchFailure(`load generator: ${message.error}`));
+        });
+        child.send(job);
+      });
+      return withTimeout(answer, (job.durationS + 30) * 1000, `a ${job.durationS} s load run`);
+    },
+    async close() {
+      if (child.connected) child.disconnect();
+      const done = exited(child);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(kill);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries and their expected answers
+
+function benchQueries(examples: UpstreamsReady['examples']): BenchQuery[] {
+  const flagship = exampleQueries(examples)[0]!;
+  return [
+    {
+      id: 'q1',
+      title: 'single-source lookup: getEnterprise (SOAP registry)',
+      query: `query Enterprise($creditCode: String!) {
+  getEnterprise(creditCode: $creditCode) {
+    creditCode name type legalRepresentativeName legalRepresentativeIdNumber
+    registeredCapital establishedDate businessScope address regionCode status
+  }
+}`,
+      variables: { creditCode: examples.enterprise },
+    },
+    { id: 'q2', title: 'flagship eligibility check across three sources (hub.examples[0])', query: flagship.query, variables: flagship.variables },
+    {
+      id: 'q3',
+      title: '100-row list: allowanceHouseholds (file-drop store)',
+      query: `query Households {
+  allowanceHouseholds(regionCode: "341504", first: 100) {
+    total
+    items { householdId headName headIdNumber members monthlyAmount township village approvalDate regionCode month }
+  }
+}`,
+      variables: {},
+    },
+  ];
+}
+
+const requestBody = (q: BenchQuery) => JSON.stringify({ query: q.query, variables: q.variables });
+
+async function fetchBody(url: string, body: string): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await response.text();
+  if (response.status !== 200) throw new BenchFailure(`${url} answered ${response.status}: ${text.slice(0, 500)}`);
+  return text;
+}
+
+/** The answer A gives, checked: no errors, data present, stable across calls, the same from B. */
+async function expectedAnswer(q: BenchQuery, a: Target, b: Target): Promise<string> {
+  const body = requestBody(q);
+  const first = await fetchBody(a.urlFor(q.id), body);
+  const parsed = JSON.parse(first) as { data?: Record<string, unknown> | null; errors?: unknown[] };
+  if (parsed.errors?.length || !parsed.data || Object.values(parsed.data).some((v) => v === null)) {
+    throw new BenchFailure(`${q.id}: Tongxiang answered with errors or no data: ${first.slice(0, 800)}`);
+  }
+  if (q.id === 'q3') {
+    const items = (parsed.data.allowanceHouseholds as { items?: unknown[] } | undefined)?.items;
+    if (items?.length !== 100) throw new BenchFailure(`q3: expected 100 rows, got ${items?.length}`);
+  }
+  const again = await fetchBody(a.urlFor(q.id), body);
+  if (again !== first) throw new BenchFailure(`${q.id}: Tongxiang's answer is not byte-stable across calls; bodies cannot be checked`);
+  const fromB = await fetchBody(b.urlFor(q.id), body);
+  if (fromB !== first) throw new BenchFailure(`${q.id}: bare Apollo answers differently from Tongxiang:\nA: ${first.slice(0, 400)}\nB: ${fromB.slice(0, 400)}`);
+  return first;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function checkClean(r: RunRecord): void {
+  const l = r.load;
+  if (l.errors || l.timeouts || l.non2xx || l.mismatches || l.requests === 0) {
+    throw new BenchFailure(
+      `${r.queryId} on ${r.target} (run ${r.run}): ${l.requests} requests, ${l.errors} errors, ${l.timeouts} timeouts, ` +
+        `${l.non2xx} non-2xx (${JSON.stringify(l.statusCodes)}), ${l.mismatches} unexpected bodies` +
+        (l.firstError ? `\nfirst error: ${l.firstError}` : '') +
+        (l.mismatchSample ? `\nfirst unexpected body: ${l.mismatchSample}` : ''),
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const argv = process.argv.slice(2);
+  const settings = settingsFrom(argv);
+  const info = await machine();
+  const queries0 = 3;
+  const estimateS = queries0 * 3 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20;
+  // Hard bound on the whole run: twice the estimate plus start-up slack.
+  const watchdog = setTimeout(() => {
+    log(`bench: still running after ${Math.round(estimateS * 2 + 120)} s; giving up`);
+    process.exit(1);
+  }, (estimateS * 2 + 120) * 1000);
+  watchdog.unref();
+
+  log(`bench: ${info.nproc} cores, ${info.cpuModel}, Node.js ${info.node}; load average ${info.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
+  if ((info.loadavgStart[0] ?? 0) > info.nproc * 0.5) {
+    log('bench: warning — the machine is busy (load average above half the cores); numbers may be disturbed');
+  }
+  log(
+    `bench: ${settings.connections} connections, warm-up ${settings.warmupS} s, ${settings.runs} × ${settings.durationS} s per target and query; ` +
+      `about ${Math.round(estimateS)} s`,
+  );
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((error: unknown) => log(`bench: cleanup: ${(error as Error).message}`));
+  };
+  try {
+    const upstreams = await startUpstreams();
+    cleanups.push(() => upstreams.close());
+    const worker = startLoadWorker();
+    cleanups.push(() => worker.close());
+
+    const { variables, examples } = upstreams.ready;
+    const a = await startTongxiang(variables);
+    cleanups.push(() => a.close());
+    const b = await startBareApollo(variables);
+    cleanups.push(() => b.close());
+
+    const queries = benchQueries(examples);
+    const expected = new Map<string, string>();
+    for (const q of queries) expected.set(q.id, await expectedAnswer(q, a, b));
+    const c = await startRawHttp(expected);
+    cleanups.push(() => c.close());
+    for (const q of queries) {
+      if ((await fetchBody(c.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: raw HTTP server answers other bytes`);
+    }
+    const targets: Record<TargetId, Target> = { A: a, B: b, C: c };
+    log('bench: targets up, answers checked (A = B byte for byte, no errors)');
+
+    const records: RunRecord[] = [];
+    const measure = async (q: BenchQuery, id: TargetId, run: number, durationS: number): Promise<RunRecord> => {
+      const job: LoadJob = {
+        url: targets[id].urlFor(q.id),
+        body: requestBody(q),
+        expectBody: expected.get(q.id)!,
+        connections: settings.connections,
+        durationS,
+      };
+      const up0 = await upstreams.cpuMs();
+      const busy0 = await machineBusyMs();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const load = await worker.run(job);
+      const wallMs = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const busy1 = await machineBusyMs();
+      const up1 = await upstreams.cpuMs();
+      const gatewayCpuMs = (cpu.user + cpu.system) / 1000;
+      const upstreamCpuMs = up1 - up0;
+      const record: RunRecord = {
+        queryId: q.id,
+        target: id,
+        run,
+        load,
+        gatewayCpuMs,
+        upstreamCpuMs,
+        foreignCpuMs: busy0 === null || busy1 === null ? null : busy1 - busy0 - gatewayCpuMs - upstreamCpuMs - load.clientCpuMs,
+        wallMs,
+      };
+      checkClean(record);
+      return record;
+    };
+
+    for (const q of queries) {
+      if (settings.warmupS > 0) {
+        for (const id of ['A', 'B', 'C'] as const) {
+          const r = await measure(q, id, 0, settings.warmupS);
+          records.push(r);
+          log(`  ${q.id} ${id} warm-up      ${Math.round(r.load.rps)} req/s`);
+        }
+      }
+      for (let run = 1; run <= settings.runs; run++) {
+        for (const id of ['A', 'B', 'C'] as const) {
+          const r = await measure(q, id, run, settings.durationS);
+          records.push(r);
+          log(
+            `  ${q.id} ${id} run ${run}/${settings.runs}  ${Math.round(r.load.rps)} req/s  p50 ${r.load.latencyMs.p50.toFixed(2)} ms  ` +
+              `p99 ${r.load.latencyMs.p99.toFixed(2)} ms  gw ${(r.gatewayCpuMs / r.load.requests).toFixed(3)} ms/req` +
+              (r.foreignCpuMs === null ? '' : `  foreign ${(Math.max(0, r.foreignCpuMs) / r.wallMs).toFixed(2)} cores`),
+          );
+        }
+      }
+    }
+
+    const summaries = queries.flatMap((q) => (['A', 'B', 'C'] as const).map((id) => summarize(records, q.id, id)));
+    const report: BenchReport = {
+      version: 1,
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+      settings: { quick: settings.quick, durationS: settings.durationS, warmupS: settings.warmupS, runs: settings.runs, connections: settings.connections },
+      machine: { ...info, loadavgEnd: loadavg() },
+      queries,
+      summaries,
+      records,
+      wallS: (Date.now() - started) / 1000,
+    };
+
+    process.stdout.write('\n' + consoleTable(report) + '\n\n');
+    const resultsDir = join(PROJECT_ROOT, 'bench/results');
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+    log('bench: wrote bench/results/latest.json');
+    if (settings.docs) {
+      await writeFile(join(PROJECT_ROOT, 'docs/benchmarks.md'), markdown(report));
+      log('bench: wrote docs/benchmarks.md');
+    }
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`bench: FAILED — ${error instanceof Error ? (error instanceof BenchFailure ? error.message : error.stack) : String(error)}`);
+    process.exit(1);
+  },
+);
