@@ -13,6 +13,14 @@ export type FaultMode =
   | { kind: 'reset' }
   | { kind: 'garbage'; status?: number; contentType: string; body: string };
 
+export interface SeenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The request body as UTF-8 text (bodies here are small: SOAP envelopes, JSON). */
+  readonly body: string;
+}
+
 export interface FaultProxy {
   /** Base URL of the proxy (http://127.0.0.1:port). */
   readonly url: string;
@@ -20,18 +28,18 @@ export interface FaultProxy {
   through(upstreamUrl: string): string;
   setMode(mode: FaultMode): void;
   /** Requests seen so far, with their headers (tests check what reaches an upstream). */
-  readonly seen: ReadonlyArray<{ method: string; path: string; headers: Readonly<Record<string, string | string[] | undefined>> }>;
+  readonly seen: ReadonlyArray<SeenRequest>;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let mode: FaultMode = { kind: 'pass' };
-  const seen: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined> }> = [];
+  const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
       (up) => {
@@ -40,31 +48,32 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
     );
     out.on('error', () => res.destroy());
-    req.pipe(out);
+    out.end(body);
   };
 
-  const server: Server = createServer((req, res) => {
-    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers } });
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: body.toString('utf8') });
     const current = mode;
     switch (current.kind) {
       case 'pass':
-        return forward(req, res);
+        return forward(req, body, res);
       case 'delay': {
         const t = setTimeout(() => {
           timers.delete(t);
-          forward(req, res);
+          forward(req, body, res);
         }, current.ms);
         timers.add(t);
         return;
       }
       case 'hang':
-        req.resume();
         return; // never answers; the socket is destroyed on close()
       case 'reset':
         req.socket.destroy();
         return;
       case 'garbage':
-        req.resume();
         res.writeHead(current.status ?? 200, { 'content-type': current.contentType });
         res.end(current.body);
         return;

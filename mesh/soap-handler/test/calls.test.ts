@@ -20,8 +20,8 @@ const enterprises = demoEnterprises();
 const representative = busiestRepresentative(enterprises);
 
 let registry: MarketRegistryServer;
-let proxy: TestServer & { requests: RecordedRequest[] };
-let proxy12: TestServer & { requests: RecordedRequest[] };
+let proxy: TestServer & { requests: readonly RecordedRequest[] };
+let proxy12: TestServer & { requests: readonly RecordedRequest[] };
 const extraServers: TestServer[] = [];
 
 beforeAll(async () => {

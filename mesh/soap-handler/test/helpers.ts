@@ -3,11 +3,12 @@
  * accepts a request and never answers, and one that answers a fixed body (HTML garbage, a wrong
  * envelope). Plus a handler built the way Mesh builds it.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DefaultLogger, LogLevel } from '@graphql-mesh/utils';
 import type { MeshHandlerOptions } from '@graphql-mesh/types';
 import type { GraphQLSchema } from 'graphql';
+import { startFaultProxy, type SeenRequest } from '../../../sources/testing/fault-proxy.ts';
 import SoapHandler, { type SoapHandlerConfig } from '../index.ts';
 
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
@@ -55,35 +56,12 @@ async function serve(handler: (req: import('node:http').IncomingMessage, res: Se
   };
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+export type RecordedRequest = SeenRequest;
 
 /** Forwards every request to `target` (same path) and records what arrived on the wire. */
-export async function startRecordingProxy(target: string): Promise<TestServer & { requests: RecordedRequest[] }> {
-  const upstream = new URL(target);
-  const requests: RecordedRequest[] = [];
-  const server = await serve((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
-      const out = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      out.on('error', () => res.destroy());
-      out.end(body);
-    });
-  });
-  return Object.assign(server, { requests });
+export async function startRecordingProxy(target: string): Promise<TestServer & { requests: readonly RecordedRequest[] }> {
+  const proxy = await startFaultProxy(target);
+  return { url: proxy.url, close: () => proxy.close(), requests: proxy.seen };
 }
 
 /** Accepts connections and requests, and never answers. */
