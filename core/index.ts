@@ -10,3 +10,4 @@ export {
 export type { CheckResult } from './check-digits.ts';
 export { REGIONS, regionName, regionLevel, isWithinRegion, parentRegion } from './regions.ts';
 export type { Region, RegionLevel } from './regions.ts';
+export { toGraphQLError, graphQLError } from './graphql-errors.ts';
