@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
 
@@ -34,7 +35,7 @@ export interface ConfigInput {
   readonly cwd?: string;
 }
 
-export const PROJECT_ROOT = resolve(new URL('..', import.meta.url).pathname);
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface FileSettings {
   port?: number;
@@ -46,13 +47,28 @@ interface FileSettings {
   variables?: Record<string, string>;
 }
 
-function readFileSettings(path: string): FileSettings {
-  let parsed: unknown;
+/**
+ * Parses YAML that may hold secrets. The parser's own messages quote the offending line, which
+ * may be a password: report only where and what kind of error.
+ */
+export function parseSecretYaml(text: string, path: string): unknown {
   try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
+    return parseYaml(text, { prettyErrors: false });
   } catch (error) {
-    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path}: ${(error as Error).message}` });
+    const { code, pos } = error as { code?: string; pos?: [number, number] };
+    const where = pos ? ` at line ${text.slice(0, pos[0]).split('\n').length}` : '';
+    throw new TongxiangError('CONFIG_INVALID', { reason: `${path} is not valid YAML${where} (${code ?? 'syntax error'})` });
   }
+}
+
+function readFileSettings(path: string): FileSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
+  }
+  const parsed = parseSecretYaml(text, path);
   if (parsed == null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new TongxiangError('CONFIG_INVALID', { reason: `${path} must be a YAML mapping` });

@@ -16,7 +16,9 @@ export interface DemoUpstreams {
   readonly data: DemoData;
   /** Values for .meshrc.yml placeholders: addresses and credentials of the demo upstreams. */
   readonly variables: Readonly<Record<string, string>>;
+  /** SOAP 1.1 and SOAP 1.2 ports of the registry. */
   readonly registryEndpoint: string;
+  readonly registryEndpoint12: string;
   readonly insuranceUrl: string;
   readonly dropDir: string;
   readonly examples: { applicant: string; enterprise: string };
@@ -25,7 +27,7 @@ export interface DemoUpstreams {
 
 const secret = () => randomBytes(18).toString('base64url');
 
-export async function startDemoUpstreams(options: { dataDir: string; seed?: number; host?: string }): Promise<DemoUpstreams> {
+export async function startDemoUpstreams(options: { dataDir: string; seed?: number; host?: string; soapVersion?: string }): Promise<DemoUpstreams> {
   const data = generateDemoData(options.seed === undefined ? {} : { seed: options.seed });
   const host = options.host ?? '127.0.0.1';
   const soapCredentials = { username: 'tongxiang-hub', password: secret() };
@@ -47,7 +49,8 @@ export async function startDemoUpstreams(options: { dataDir: string; seed?: numb
   return {
     data,
     variables: {
-      TONGXIANG_SAMR_URL: registry.endpoint,
+      // The hub talks to the port of the SOAP version it is configured for.
+      TONGXIANG_SAMR_URL: options.soapVersion === '1.2' ? registry.endpoint12 : registry.endpoint,
       TONGXIANG_SAMR_USERNAME: soapCredentials.username,
       TONGXIANG_SAMR_PASSWORD: soapCredentials.password,
       TONGXIANG_RSJ_URL: insurance.url,
@@ -55,6 +58,7 @@ export async function startDemoUpstreams(options: { dataDir: string; seed?: numb
       TONGXIANG_DROP_DIR: dropDir,
     },
     registryEndpoint: registry.endpoint,
+    registryEndpoint12: registry.endpoint12,
     insuranceUrl: insurance.url,
     dropDir,
     examples: {

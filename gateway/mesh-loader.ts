@@ -10,10 +10,9 @@ import { processConfig } from '@graphql-mesh/config';
 import { getMesh, type MeshInstance } from '@graphql-mesh/runtime';
 import { InMemoryStoreStorageAdapter, MeshStore } from '@graphql-mesh/store';
 import type { Logger as MeshLogger, YamlConfig } from '@graphql-mesh/types';
-import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
 import { useUpstreamGuard, type GuardedSource } from '../mesh/index.ts';
-import type { HubConfig } from './config.ts';
+import { parseSecretYaml, type HubConfig } from './config.ts';
 import { silentLogger, type Logger } from './log.ts';
 
 /** Mesh's log calls routed into the hub's JSON log (stderr), tagged with the source. Debug is dropped. */
@@ -59,12 +58,13 @@ export interface LoadedMesh {
 
 export async function loadMeshConfig(hub: HubConfig): Promise<YamlConfig.Config> {
   const path = join(hub.meshDir, '.meshrc.yml');
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = parseYaml(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path}: ${(error as Error).message}` });
+    throw new TongxiangError('CONFIG_INVALID', { reason: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
   }
+  const parsed = parseSecretYaml(text, path);
   const missing = new Set<string>();
   const config = interpolate(parsed as YamlConfig.Config, hub.variables, missing);
   if (missing.size > 0) {

@@ -78,7 +78,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   let demo: DemoUpstreams | null = null;
   let effective = config;
   if (config.demo) {
-    demo = await startDemoUpstreams({ dataDir: config.dataDir });
+    demo = await startDemoUpstreams({ dataDir: config.dataDir, soapVersion: config.variables.TONGXIANG_SAMR_SOAP_VERSION });
     effective = Object.freeze({ ...config, variables: Object.freeze({ ...config.variables, ...demo.variables }) });
   }
 

@@ -6,8 +6,8 @@
  * Sources with their own transport (the SOAP handler) apply the same rules themselves.
  */
 import type { MeshFetch, MeshPlugin } from '@graphql-mesh/types';
-import { GraphQLError } from 'graphql';
-import { TongxiangError, type ErrorCode } from '../core/index.ts';
+import type { GraphQLError } from 'graphql';
+import { graphQLError, type ErrorCode } from '../core/index.ts';
 
 export interface GuardedSource {
   readonly label: string;
@@ -22,8 +22,7 @@ export interface UpstreamGuardOptions {
 }
 
 export function upstreamError(code: ErrorCode, source: string, label: string, reason: string, cause?: unknown): GraphQLError {
-  const error = new TongxiangError(code, { source, sourceLabel: label, reason }, { cause });
-  return new GraphQLError(error.message, { extensions: error.toExtensions(), originalError: error });
+  return graphQLError(code, { source, sourceLabel: label, reason }, cause);
 }
 
 /** Names a network failure without echoing URLs or headers. */
@@ -43,13 +42,17 @@ export function describeNetworkFailure(error: unknown): string {
   return 'network error';
 }
 
-function classifyResponse(response: Response): { code: ErrorCode; reason: string } | null {
-  const { status } = response;
+/**
+ * Every answer that is not a 2xx JSON body is the upstream's failure, classified here where the
+ * source is known: 401/403 the hub's credential was refused; 408/429/5xx the source is busy or
+ * down; any other 4xx means the source rejected a request the hub built from its own contract.
+ */
+export function classifyResponse(status: number, contentType: string): { code: ErrorCode; reason: string } | null {
   if (status === 401 || status === 403) return { code: 'UPSTREAM_AUTH_FAILED', reason: `HTTP ${status}` };
-  if (status >= 500) return { code: 'UPSTREAM_UNAVAILABLE', reason: `HTTP ${status}` };
-  if (status >= 200 && status < 300 && status !== 204) {
-    const type = response.headers.get('content-type') ?? '';
-    if (!/json/i.test(type)) return { code: 'UPSTREAM_INVALID', reason: `unexpected content type ${type.split(';')[0] || 'none'}` };
+  if (status === 408 || status === 429 || status >= 500) return { code: 'UPSTREAM_UNAVAILABLE', reason: `HTTP ${status}` };
+  if (status < 200 || status >= 300) return { code: 'UPSTREAM_INVALID', reason: `HTTP ${status}` };
+  if (status !== 204 && !/json/i.test(contentType)) {
+    return { code: 'UPSTREAM_INVALID', reason: `unexpected content type ${contentType.split(';')[0] || 'none'}` };
   }
   return null;
 }
@@ -81,7 +84,7 @@ export function useUpstreamGuard(options: UpstreamGuardOptions): MeshPlugin<unkn
         } catch (error) {
           throw upstreamError('UPSTREAM_UNAVAILABLE', sourceName, label, describeNetworkFailure(error), error);
         }
-        const problem = classifyResponse(response);
+        const problem = classifyResponse(response.status, response.headers.get('content-type') ?? '');
         if (problem) {
           await response.body?.cancel().catch(() => undefined);
           throw upstreamError(problem.code, sourceName, label, problem.reason);

@@ -35,6 +35,19 @@ describe('configuration', () => {
     }
   });
 
+  it('reports a broken config file without quoting it, since it may hold a password', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tx-config-'));
+    await writeFile(join(dir, 'hub.yml'), 'variables:\n  TONGXIANG_SAMR_PASSWORD: "s3cr3t-pw\n  other: [\n');
+    try {
+      loadConfig({ env: { TONGXIANG_CONFIG: 'hub.yml' }, cwd: dir });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as TongxiangError).code).toBe('CONFIG_INVALID');
+      expect((error as TongxiangError).fields.reason).toMatch(/line \d+/);
+      expect(JSON.stringify(error) + (error as Error).message).not.toContain('s3cr3t');
+    }
+  });
+
   it('gives two hubs with two data directories disjoint paths', () => {
     const a = loadConfig({ env: { TONGXIANG_DATA_DIR: '/tmp/a' } });
     const b = loadConfig({ env: { TONGXIANG_DATA_DIR: '/tmp/b' } });

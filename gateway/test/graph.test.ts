@@ -3,7 +3,7 @@
  * links, against the real demo upstreams (SOAP server, REST server, dropped files).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHub, type TestHub } from './harness.ts';
+import { postGraphQL, startTestHub, type TestHub } from './harness.ts';
 
 let t: TestHub;
 beforeAll(async () => {
@@ -65,6 +65,18 @@ describe('SOAP source (安徽省市场监督管理局法人库)', () => {
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'UPSTREAM_AUTH_FAILED', source: 'MarketRegistry' });
     expect(body.errors[0]!.path).toEqual(['getEnterprise']);
     expect(JSON.stringify(body)).not.toContain('wrong-password');
+  });
+
+  it('speaks SOAP 1.2 when configured for it', async () => {
+    const sibling = await t.startSibling({ TONGXIANG_SAMR_SOAP_VERSION: '1.2', TONGXIANG_SAMR_URL: t.upstreams.registryEndpoint12 });
+    const e = t.upstreams.data.enterprises[3]!;
+    const res = await postGraphQL<{ enterprise: { name: string; legalRepresentative: { idNumber: string } } }>(
+      sibling.graphqlUrl,
+      `query($c: String!) { enterprise(creditCode: $c) { name legalRepresentative { idNumber } } }`,
+      { c: e.creditCode },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.enterprise).toEqual({ name: e.name, legalRepresentative: { idNumber: e.legalRepresentativeIdNumber } });
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL, startTestHub, type TestHub } from './harness.ts';
 
 let t: TestHub;
-const TIMEOUT_MS = 800;
+const TIMEOUT_MS = 1500;
 beforeAll(async () => {
   t = await startTestHub({ upstreamTimeoutMs: TIMEOUT_MS });
 });
@@ -46,7 +46,7 @@ async function expectHealthyAgain() {
 
 const faults = [
   { name: 'down (connection reset)', mode: { kind: 'reset' } as const, code: 'UPSTREAM_UNAVAILABLE' },
-  { name: 'slow (beyond the timeout)', mode: { kind: 'delay', ms: TIMEOUT_MS * 4 } as const, code: 'UPSTREAM_UNAVAILABLE', reason: 'timeout' },
+  { name: 'slow (beyond the timeout)', mode: { kind: 'delay', ms: TIMEOUT_MS * 3 } as const, code: 'UPSTREAM_UNAVAILABLE', reason: 'timeout' },
   { name: 'answering 503', mode: { kind: 'garbage', status: 503, contentType: 'text/html', body: '<h1>维护中</h1>' } as const, code: 'UPSTREAM_UNAVAILABLE' },
 ];
 
@@ -80,6 +80,37 @@ describe.each([
     expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
     proxy().setMode({ kind: 'pass' });
     await expectHealthyAgain();
+  });
+});
+
+describe('errors of a shared upstream call', () => {
+  it('lands at every field that needed the call, each at its own path, aliases included', async () => {
+    t.restProxy.setMode({ kind: 'reset' });
+    const res = await t.query<{ person: Record<string, unknown> }>(
+      `query($id: String!) { person(idNumber: $id) { name insurance { status } again: insurance { scheme } employment { employerName } allowances { month } } }`,
+      { id: t.upstreams.data.named.applicantWithJob },
+    );
+    const paths = (res.body.errors ?? []).map((e) => e.path!.join('.')).sort();
+    expect(paths).toEqual(['person.again', 'person.employment', 'person.insurance', 'person.name']);
+    for (const e of res.body.errors!) expect(e.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', source: 'SocialInsurance' });
+    expect((res.body.data!.person.allowances as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  it('treats a 2xx JSON answer of the wrong shape as UPSTREAM_INVALID, never as "no records"', async () => {
+    t.restProxy.setMode({ kind: 'garbage', contentType: 'application/json', body: '{}' });
+    const res = await t.query<{ person: { insurance: unknown } }>(
+      `query($id: String!) { person(idNumber: $id) { insurance { status } } }`,
+      { id: t.upstreams.data.named.applicantWithJob },
+    );
+    expect(res.body.data!.person.insurance).toBeNull();
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors![0]).toMatchObject({ path: ['person', 'insurance'], extensions: { code: 'UPSTREAM_INVALID', source: 'SocialInsurance' } });
+  });
+
+  it('treats a 404 from the REST upstream as UPSTREAM_INVALID naming the source', async () => {
+    t.restProxy.setMode({ kind: 'garbage', status: 404, contentType: 'application/json', body: '{"code":"NOT_FOUND"}' });
+    const res = await t.query(`query($id: String!) { person(idNumber: $id) { insurance { status } } }`, { id: t.upstreams.data.named.applicantWithJob });
+    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_INVALID', source: 'SocialInsurance', reason: 'HTTP 404', sourceLabel: expect.any(String) });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { GraphQLResolveInfo } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { TongxiangError, validateCreditCode, validateIdNumber } from '../../core/index.ts';
+import { ERRORS, graphQLError, validateCreditCode, validateIdNumber } from '../../core/index.ts';
 import { fullSelection, plain } from './selection.ts';
 
 /** Source names as declared in .meshrc.yml. */
@@ -34,24 +34,42 @@ interface PersonRoot {
   idNumber: string;
 }
 
-function inputError(error: TongxiangError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: error.toExtensions(), originalError: error });
-}
-
 function checkIdNumber(idNumber: string): void {
   const check = validateIdNumber(idNumber);
-  if (!check.ok) throw inputError(new TongxiangError('INVALID_ID_NUMBER', { reason: check.reason }));
+  if (!check.ok) throw graphQLError('INVALID_ID_NUMBER', { reason: check.reason });
 }
 
 function checkCreditCode(creditCode: string): void {
   const check = validateCreditCode(creditCode);
-  if (!check.ok) throw inputError(new TongxiangError('INVALID_CREDIT_CODE', { reason: check.reason }));
+  if (!check.ok) throw graphQLError('INVALID_CREDIT_CODE', { reason: check.reason });
 }
 
-/** One upstream call per (request, source field, argument), however many fields need it. */
-const perRequest = new WeakMap<object, Map<string, Promise<unknown>>>();
+type Outcome = { ok: true; value: unknown } | { ok: false; error: GraphQLError };
 
-function callSource(
+/** One upstream call per (request, source field, argument), however many fields need it. */
+const perRequest = new WeakMap<object, Map<string, Promise<Outcome>>>();
+
+/**
+ * Delegation hands errors back as values (graphql-js treats a returned Error as thrown). A failed
+ * source must fail its field, never read as "no records": an empty list would tell a county
+ * clerk the applicant has no insurance. Catalogue errors (from the upstream guard or a handler)
+ * keep their code; anything else — a 2xx whose shape breaks the source's own schema — is the
+ * source answering nonsense: UPSTREAM_INVALID, naming it.
+ */
+function outcomeOf(source: string, value: unknown): Outcome {
+  if (!(value instanceof Error)) return { ok: true, value: plain(value) };
+  const code = (value as GraphQLError).extensions?.code;
+  if (typeof code === 'string' && Object.hasOwn(ERRORS, code)) {
+    return { ok: false, error: value as GraphQLError };
+  }
+  return { ok: false, error: graphQLError('UPSTREAM_INVALID', { source, reason: 'answer does not match the source schema' }, value) };
+}
+
+/**
+ * Calls `source`'s `Query.field` once per request and arguments. Each caller gets the value, or
+ * its own copy of the error, so the error lands at the caller's own path.
+ */
+async function callSource(
   context: MeshContext,
   info: GraphQLResolveInfo,
   source: string,
@@ -67,25 +85,32 @@ function callSource(
     const sdk = context[source]?.Query[field];
     if (!sdk) throw new Error(`source ${source} has no Query.${field}`);
     const selectionSet = fullSelection(info.schema, resultType, LINK_FIELDS);
-    pending = sdk({ root: {}, args, context, info, selectionSet }).then(settle);
+    pending = sdk({ root: {}, args, context, info, selectionSet }).then(
+      (value) => outcomeOf(source, value),
+      (error: unknown) => outcomeOf(source, error instanceof Error ? error : new Error(String(error))),
+    );
     memo.set(key, pending);
   }
-  return pending;
+  const outcome = await pending;
+  if (outcome.ok) return outcome.value;
+  const { error } = outcome;
+  throw new GraphQLError(error.message, { extensions: error.extensions, originalError: error.originalError ?? error });
 }
 
-/**
- * Delegation hands errors back as values (graphql-js treats a returned Error as thrown). Throw
- * them here: a failed source must fail its field, never read as "no records" — an empty list
- * would tell a county clerk the applicant has no insurance.
- */
-function settle(value: unknown): unknown {
-  if (value instanceof Error) throw value;
-  return plain(value);
+/** A list the source promised; anything else is the source answering nonsense. */
+function listFrom(source: string, value: unknown): unknown[] {
+  if (value == null) return [];
+  if (Array.isArray(value)) return value;
+  throw graphQLError('UPSTREAM_INVALID', { source, reason: 'expected a list' });
 }
+
+/** Pages through a roster query so no household is silently left out. */
+const ROSTER_PAGE = 500;
+const ROSTER_LIMIT = 5_000;
 
 interface InsuranceResult {
   name?: string | null;
-  records?: unknown[];
+  records?: unknown;
 }
 
 const resolvers = {
@@ -109,19 +134,26 @@ const resolvers = {
     },
     async insurance(p: PersonRoot, _a: unknown, context: MeshContext, info: GraphQLResolveInfo) {
       const result = (await callSource(context, info, SOURCES.insurance, 'personInsurance', { idNumber: p.idNumber }, 'PersonInsurance')) as InsuranceResult | null;
-      return result?.records ?? [];
+      return listFrom(SOURCES.insurance, result?.records);
     },
     async employment(p: PersonRoot, _a: unknown, context: MeshContext, info: GraphQLResolveInfo) {
-      const result = (await callSource(context, info, SOURCES.insurance, 'personEmployment', { idNumber: p.idNumber }, 'PersonEmployment')) as { records?: unknown[] } | null;
-      return result?.records ?? [];
+      const result = (await callSource(context, info, SOURCES.insurance, 'personEmployment', { idNumber: p.idNumber }, 'PersonEmployment')) as { records?: unknown } | null;
+      return listFrom(SOURCES.insurance, result?.records);
     },
     async allowances(p: PersonRoot, _a: unknown, context: MeshContext, info: GraphQLResolveInfo) {
-      const page = (await callSource(context, info, SOURCES.rosters, 'allowanceHouseholds', { headIdNumber: p.idNumber, first: 100 }, 'AllowanceHouseholdPage')) as { items?: unknown[] } | null;
-      return page?.items ?? [];
+      const items: unknown[] = [];
+      for (let offset = 0; offset < ROSTER_LIMIT; offset += ROSTER_PAGE) {
+        const args = { headIdNumber: p.idNumber, first: ROSTER_PAGE, offset };
+        const page = (await callSource(context, info, SOURCES.rosters, 'allowanceHouseholds', args, 'AllowanceHouseholdPage')) as { total?: number; items?: unknown } | null;
+        const batch = listFrom(SOURCES.rosters, page?.items);
+        items.push(...batch);
+        if (batch.length < ROSTER_PAGE || items.length >= (page?.total ?? 0)) return items;
+      }
+      throw graphQLError('UPSTREAM_INVALID', { source: SOURCES.rosters, reason: `more than ${ROSTER_LIMIT} households for one person` });
     },
     async enterprisesAsLegalRepresentative(p: PersonRoot, _a: unknown, context: MeshContext, info: GraphQLResolveInfo) {
       const list = await callSource(context, info, SOURCES.registry, 'listEnterprisesByLegalRepresentative', { idNumber: p.idNumber }, 'Enterprise');
-      return Array.isArray(list) ? list : [];
+      return listFrom(SOURCES.registry, list);
     },
   },
   Enterprise: {

@@ -50,3 +50,18 @@ describe('public errors', () => {
     expect(error).toMatchObject({ message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
   });
 });
+
+describe('upstream answers', () => {
+  it('classifies every status the REST guard can see', async () => {
+    const { classifyResponse } = await import('../upstream-guard.ts');
+    expect(classifyResponse(200, 'application/json; charset=utf-8')).toBeNull();
+    expect(classifyResponse(204, '')).toBeNull();
+    expect(classifyResponse(200, 'text/html')).toMatchObject({ code: 'UPSTREAM_INVALID' });
+    expect(classifyResponse(401, 'application/json')).toMatchObject({ code: 'UPSTREAM_AUTH_FAILED' });
+    expect(classifyResponse(403, 'text/html')).toMatchObject({ code: 'UPSTREAM_AUTH_FAILED' });
+    expect(classifyResponse(404, 'application/json')).toMatchObject({ code: 'UPSTREAM_INVALID', reason: 'HTTP 404' });
+    expect(classifyResponse(429, 'application/json')).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'HTTP 429' });
+    expect(classifyResponse(408, 'application/json')).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(classifyResponse(500, 'application/json')).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'HTTP 500' });
+  });
+});
