@@ -27,12 +27,11 @@ button{background:#1d4e89;color:#fff;border:0;border-radius:4px;padding:8px 18px
 button:focus,textarea:focus,select:focus,input:focus{outline:3px solid #f0a500}
 </style></head>
 <body><header><h1>通享 数据共享枢纽 · Tongxiang data-sharing hub</h1>
-<p>POST /graphql · 示例查询可直接运行 / run the examples below · 请求头 Authorization 可选 / optional</p></header>
+<p>POST /graphql · 示例查询可直接运行 / run the examples below</p></header>
 <main><section>
 <label for="ex">示例 / Example</label><select id="ex">${options}</select>
 <label for="q">查询 / Query</label><textarea id="q" spellcheck="false"></textarea>
 <label for="v">变量 / Variables (JSON)</label><textarea id="v" spellcheck="false"></textarea>
-<label for="t">令牌 / Token (Bearer, 可选 / optional)</label><input id="t" autocomplete="off">
 <button id="run" type="button">运行 / Run</button>
 </section><section><label for="out">结果 / Result</label><pre id="out" tabindex="0" aria-live="polite"></pre></section></main>
 <script>
@@ -43,7 +42,7 @@ $('ex').addEventListener('change',e=>pick(Number(e.target.value)));pick(0);
 $('run').addEventListener('click',async()=>{
   $('out').textContent='…';
   let variables={};try{variables=JSON.parse($('v').value||'{}')}catch(e){$('out').textContent='变量不是合法 JSON / variables are not valid JSON';return}
-  const headers={'content-type':'application/json'};if($('t').value.trim())headers.authorization='Bearer '+$('t').value.trim();
+  const headers={'content-type':'application/json'};
   try{const r=await fetch(location.pathname.endsWith('/graphql')?location.pathname:'/graphql',{method:'POST',headers,body:JSON.stringify({query:$('q').value,variables})});
   $('out').textContent=JSON.stringify(await r.json(),null,2)}catch(e){$('out').textContent=String(e)}
 });

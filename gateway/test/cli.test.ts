@@ -52,6 +52,46 @@ describe('tongxiang CLI', () => {
     }
   }, 90_000);
 
+  it('never prints the upstream credentials it was given, even when every upstream fails', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-cli-'));
+    const secrets = { TONGXIANG_SAMR_PASSWORD: 'Pw-7f3a9c-secret', TONGXIANG_RSJ_API_KEY: 'Key-51d0e2-secret' };
+    const run = runCli(['start', '--port', '0', '--data-dir', dataDir], {
+      ...secrets,
+      TONGXIANG_SAMR_URL: 'http://127.0.0.1:9/samr/registry',
+      TONGXIANG_SAMR_USERNAME: 'tongxiang-hub',
+      TONGXIANG_RSJ_URL: 'http://127.0.0.1:9',
+      TONGXIANG_UPSTREAM_TIMEOUT_MS: '1000',
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/curl -s (\S+)/.test(run.out()) && Date.now() < deadline) {
+        if (run.child.exitCode !== null) throw new Error(`exited early: ${run.err()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const url = /curl -s (\S+)/.exec(run.out())![1]!;
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ person(idNumber: "341504197111070137") { name insurance { status } enterprisesAsLegalRepresentative { name } } }' }),
+      });
+      const text = await res.text();
+      expect(text).toContain('UPSTREAM_UNAVAILABLE');
+      const ready = await fetch(url.replace('/graphql', '/readyz'));
+      expect(ready.status).toBe(503);
+      const seen = text + (await ready.text());
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      for (const value of Object.values(secrets)) {
+        expect(run.out()).not.toContain(value);
+        expect(run.err()).not.toContain(value);
+        expect(seen).not.toContain(value);
+      }
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('refuses to start without upstream settings and lists what is missing', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-cli-'));
     const run = runCli(['start', '--port', '0', '--data-dir', dataDir]);

@@ -92,7 +92,7 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number } = {})
       await Promise.allSettled(siblings.map((s) => s.close()));
       await hub.close();
       await Promise.allSettled([soapProxy.close(), restProxy.close(), upstreams.close()]);
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 }
