@@ -10,7 +10,7 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { probeSources, toPublicError, type SourceStatus } from '../mesh/index.ts';
+import { probeSources, settleFileDropStores, toPublicError, type SourceStatus } from '../mesh/index.ts';
 import type { HubConfig } from './config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo.ts';
 import { exampleQueries, type ExampleQuery } from './examples.ts';
@@ -35,6 +35,12 @@ export interface Hub {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 function landingPagePlugin(html: string): ApolloServerPlugin<HubContext> {
   return {
@@ -141,6 +147,9 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         } finally {
           clearTimeout(force);
           mesh!.destroy();
+          // Mesh's destroy is synchronous; the dataset store closes asynchronously. Wait for it,
+          // within the grace period, so nothing still writes to the data directory.
+          await withDeadline(settleFileDropStores(), config.shutdownGraceMs);
           await demo?.close();
         }
       })();
@@ -151,6 +160,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   } catch (error) {
     await app?.close().catch(() => undefined);
     mesh?.destroy();
+    await withDeadline(settleFileDropStores(), config.shutdownGraceMs);
     await demo?.close();
     throw error;
   }

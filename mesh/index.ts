@@ -3,3 +3,5 @@ export type { GuardedSource, UpstreamGuardOptions } from './upstream-guard.ts';
 export { toPublicError } from './public-errors.ts';
 export { probeSources } from './probes.ts';
 export type { SourceStatus } from './probes.ts';
+export { settleFileDropStores } from '@tongxiang/filedrop-handler';
+export type { ProbeResult } from './probe-result.ts';

@@ -6,6 +6,7 @@
 import type { YamlConfig } from '@graphql-mesh/types';
 import { probeFileDropSource } from '@tongxiang/filedrop-handler';
 import { probeSoapSource } from '@tongxiang/soap-handler';
+import type { ProbeResult } from './probe-result.ts';
 import { describeNetworkFailure } from './upstream-guard.ts';
 
 export interface SourceStatus {
@@ -17,7 +18,7 @@ export interface SourceStatus {
   readonly detail: string;
 }
 
-async function probeHttp(endpoint: string, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; detail: string }> {
+async function probeHttp(endpoint: string, timeoutMs: number): Promise<ProbeResult> {
   const started = performance.now();
   try {
     const response = await fetch(endpoint, { signal: AbortSignal.timeout(timeoutMs) });
@@ -35,7 +36,7 @@ export async function probeSources(sources: readonly YamlConfig.Source[], timeou
       const [kind, raw] = Object.entries(source.handler)[0] ?? ['unknown', {}];
       const config = { ...(raw as Record<string, unknown>), baseDir } as Record<string, unknown>;
       const label = String(config.sourceLabel ?? source.name);
-      let result: { ok: boolean; latencyMs: number; detail: string };
+      let result: ProbeResult;
       try {
         if (kind === '@tongxiang/soap-handler') result = await probeSoapSource({ ...config, timeoutMs } as never);
         else if (kind === '@tongxiang/filedrop-handler') result = await probeFileDropSource(config as never);

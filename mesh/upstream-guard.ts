@@ -34,9 +34,10 @@ export function describeNetworkFailure(error: unknown): string {
     const { name, code } = current as { name?: string; code?: string };
     if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
     if (code === 'ECONNREFUSED') return 'connection refused';
-    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
+    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'connection reset';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT' || code === 'ECONNABORTED') return 'timeout';
     current = (current as { cause?: unknown }).cause;
   }
   return 'network error';

@@ -13,7 +13,7 @@ import {
   GraphQLString,
   GraphQLFloat,
 } from 'graphql';
-import { TongxiangError, validateIdNumber, type ErrorCode } from '../../core/index.ts';
+import { graphQLError, toGraphQLError, TongxiangError, validateIdNumber, type ErrorCode } from '../../core/index.ts';
 import { parseChineseMonth, type DatasetStore, type DropFileStatus } from '../../sources/filedrop/index.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -29,11 +29,7 @@ export interface FileDropSchemaOptions {
   readonly onStoreError?: (error: unknown) => void;
 }
 
-export function toGraphQLError(error: TongxiangError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: error.toExtensions(), originalError: error });
-}
-
-const userError = (code: ErrorCode, reason: string): GraphQLError => toGraphQLError(new TongxiangError(code, { reason }));
+const userError = (code: ErrorCode, reason: string): GraphQLError => graphQLError(code, { reason });
 
 const nonNull = <T extends import('graphql').GraphQLType>(t: T) => new GraphQLNonNull(t);
 const str = (description: string) => ({ type: nonNull(GraphQLString), description });
@@ -117,13 +113,7 @@ export function buildFileDropSchema(options: FileDropSchemaOptions): GraphQLSche
   const unavailable = (error: unknown): GraphQLError => {
     if (error instanceof TongxiangError && error.status < 500) return toGraphQLError(error);
     options.onStoreError?.(error);
-    return toGraphQLError(
-      new TongxiangError('UPSTREAM_UNAVAILABLE', {
-        source: options.sourceName,
-        sourceLabel: options.sourceLabel,
-        reason: 'dataset store unavailable',
-      }),
-    );
+    return graphQLError('UPSTREAM_UNAVAILABLE', { source: options.sourceName, sourceLabel: options.sourceLabel, reason: 'dataset store unavailable' });
   };
 
   const query = new GraphQLObjectType({
@@ -144,7 +134,7 @@ export function buildFileDropSchema(options: FileDropSchemaOptions): GraphQLSche
           if (args.headIdNumber != null) {
             headIdNumber = args.headIdNumber.normalize('NFKC').trim().toUpperCase();
             const check = validateIdNumber(headIdNumber);
-            if (!check.ok) throw toGraphQLError(new TongxiangError('INVALID_ID_NUMBER', { reason: check.reason }));
+            if (!check.ok) throw graphQLError('INVALID_ID_NUMBER', { reason: check.reason });
           }
           const regionCode = args.regionCode ?? undefined;
           if (regionCode !== undefined && !/^\d{6}$/.test(regionCode)) {

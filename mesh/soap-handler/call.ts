@@ -12,6 +12,8 @@ import { resolve as resolvePath } from 'node:path';
 import soap from 'soap';
 import type { Client, IOptions } from 'soap';
 import { TongxiangError } from '../../core/index.ts';
+import { xmlText } from '../../sources/soap/index.ts';
+import { describeNetworkFailure } from '../upstream-guard.ts';
 import { isWsdlUrl, type ResolvedSoapConfig } from './config.ts';
 import { SoapSourceError } from './errors.ts';
 import type { SoapVersion } from './wsdl-annotations.ts';
@@ -40,27 +42,14 @@ const SECURITY_FAULTS = new Set([
   'AuthenticationFailure',
 ]);
 
-/** Names a network failure without echoing URLs or headers; undefined when it is not one. */
-export function networkReason(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const { code, name } = current as { code?: unknown; name?: unknown };
-    if (name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'ECONNABORTED' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
-    if (code === 'ECONNREFUSED') return 'connection refused';
-    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return 'connection reset';
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function text(node: unknown): string | undefined {
-  if (typeof node === 'string' || typeof node === 'number') return String(node);
-  if (node && typeof node === 'object' && '$value' in node) return text((node as { $value: unknown }).$value);
-  return undefined;
+/**
+ * A failure before any HTTP answer (refused, reset, timeout, DNS): axios' network errors and
+ * Node's socket errors carry a string `code` and no `response`. Named by `describeNetworkFailure`.
+ */
+export function isTransportFailure(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, name, response } = error as { code?: unknown; name?: unknown; response?: unknown };
+  return response === undefined && (typeof code === 'string' || name === 'TimeoutError' || name === 'AbortError');
 }
 
 function safeCode(code: string | undefined): string {
@@ -69,11 +58,11 @@ function safeCode(code: string | undefined): string {
 
 /** Fault code(s) of a parsed Fault: SOAP 1.1 faultcode, or SOAP 1.2 Code/Value and Subcode/Value. */
 function faultCodes(fault: Record<string, unknown>): string[] {
-  if ('faultcode' in fault) return [safeCode(text(fault.faultcode))];
+  if ('faultcode' in fault) return [safeCode(xmlText(fault.faultcode))];
   const codes: string[] = [];
   let code = fault.Code as Record<string, unknown> | undefined;
   for (let depth = 0; code && depth < 5; depth++) {
-    codes.push(safeCode(text(code.Value)));
+    codes.push(safeCode(xmlText(code.Value)));
     code = code.Subcode as Record<string, unknown> | undefined;
   }
   return codes.length > 0 ? codes : ['unrecognised'];
@@ -99,12 +88,10 @@ export function classifyFailure(error: unknown): SoapSourceError {
     }
     return new SoapSourceError('UPSTREAM_INVALID', reason);
   }
-  if (status === undefined) {
-    const network = networkReason(error);
-    if (network) return new SoapSourceError('UPSTREAM_UNAVAILABLE', network);
-  }
+  if (status === undefined && isTransportFailure(error)) return new SoapSourceError('UPSTREAM_UNAVAILABLE', describeNetworkFailure(error));
   if (status === 401 || status === 403) return new SoapSourceError('UPSTREAM_AUTH_FAILED', `HTTP ${status}`);
-  if (status === 502 || status === 503 || status === 504) return new SoapSourceError('UPSTREAM_UNAVAILABLE', `HTTP ${status}`);
+  // A 5xx without a parseable Fault is the server (or a proxy in front of it) failing, whatever the body.
+  if (status !== undefined && status >= 500) return new SoapSourceError('UPSTREAM_UNAVAILABLE', `HTTP ${status}`);
   const contentType = String(e.response?.headers?.['content-type'] ?? '');
   const http = status === undefined ? '' : ` (HTTP ${status})`;
   if (/html/i.test(contentType)) return new SoapSourceError('UPSTREAM_INVALID', `HTML page instead of a SOAP envelope${http}`);
@@ -157,9 +144,9 @@ export async function loadSoapClient(config: ResolvedSoapConfig, context: LoadCl
   try {
     client = await soap.createClientAsync(location, options);
   } catch (error) {
-    const network = fromUrl ? networkReason(error) : undefined;
-    if (network) {
-      throw new TongxiangError('UPSTREAM_UNAVAILABLE', { source: context.source, sourceLabel: context.sourceLabel, reason: `WSDL: ${network}` });
+    if (fromUrl && isTransportFailure(error)) {
+      const reason = `WSDL: ${describeNetworkFailure(error)}`;
+      throw new TongxiangError('UPSTREAM_UNAVAILABLE', { source: context.source, sourceLabel: context.sourceLabel, reason });
     }
     const code = (error as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'file not found' : typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'not a readable WSDL';

@@ -4,7 +4,7 @@
  * codes — never fault text, URLs, request bodies or credentials.
  */
 import { GraphQLError } from 'graphql';
-import { TongxiangError, type ErrorCode } from '../../core/index.ts';
+import { graphQLError, type ErrorCode } from '../../core/index.ts';
 
 /** A classified upstream failure, before the source's name is attached. */
 export class SoapSourceError extends Error {
@@ -20,6 +20,5 @@ export class SoapSourceError extends Error {
 export function sourceErrorToGraphQL(error: unknown, source: string, sourceLabel: string): GraphQLError {
   if (error instanceof GraphQLError) return error;
   const classified = error instanceof SoapSourceError ? error : new SoapSourceError('UPSTREAM_INVALID', 'unexpected failure');
-  const tx = new TongxiangError(classified.code, { source, sourceLabel, reason: classified.reason });
-  return new GraphQLError(tx.message, { extensions: tx.toExtensions(), originalError: tx });
+  return graphQLError(classified.code, { source, sourceLabel, reason: classified.reason });
 }

@@ -48,7 +48,7 @@ export default class SoapHandler implements MeshHandler {
 }
 
 export { probeSoapSource } from './probe.ts';
-export type { ProbeResult } from './probe.ts';
+export type { ProbeResult } from '../probe-result.ts';
 export { validateSoapConfig } from './config.ts';
 export type { SoapHandlerConfig, ResolvedSoapConfig } from './config.ts';
 export { readWsdlAnnotations } from './wsdl-annotations.ts';

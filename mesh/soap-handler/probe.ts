@@ -5,14 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { networkReason } from './call.ts';
+import type { ProbeResult } from '../probe-result.ts';
+import { describeNetworkFailure } from '../upstream-guard.ts';
 import { isWsdlUrl, validateSoapConfig, type SoapHandlerConfig } from './config.ts';
-
-export interface ProbeResult {
-  ok: boolean;
-  latencyMs: number;
-  detail: string;
-}
 
 const DEFAULT_PROBE_MS = 2_000;
 
@@ -48,6 +43,6 @@ export async function probeSoapSource(config: SoapHandlerConfig & { baseDir?: st
     if (!/<(?:[\w.-]+:)?definitions\b/.test(body)) return { ok: false, latencyMs, detail: 'HTTP 200 but not a WSDL' };
     return { ok: true, latencyMs, detail: 'WSDL served (HTTP 200)' };
   } catch (error) {
-    return { ok: false, latencyMs: elapsed(), detail: networkReason(error) ?? 'network error' };
+    return { ok: false, latencyMs: elapsed(), detail: describeNetworkFailure(error) };
   }
 }

@@ -28,7 +28,7 @@ export interface LoadDropFolderOptions {
   readonly now?: () => Date;
   /** Rejection reasons kept per file (all rejected rows are counted). Default 20. */
   readonly maxRejections?: number;
-  readonly parse?: Pick<ParseOptions, 'maxBytes' | 'maxXmlDepth'>;
+  readonly parse?: Pick<ParseOptions, 'maxBytes' | 'maxXmlDepth' | 'maxXlsxUnzippedBytes' | 'maxXlsxRows' | 'maxXlsxColumns'>;
 }
 
 export type FileLoadStatus = 'loaded' | 'unchanged' | 'failed';

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import { ERRORS, TongxiangError, formatMessage, validateCreditCode, validateIdNumber } from '../../core/index.ts';
 import { DEMO_AS_OF, indexDemoData, type DemoData, type DemoIndexes } from '../demo-data/index.ts';
+import { invalidKeyMessageZh } from '../upstream-messages.ts';
 import type { components, operations, paths } from './social-insurance.types.ts';
 
 type Schemas = components['schemas'];
@@ -45,21 +46,8 @@ export interface SocialInsuranceServer {
   close(): Promise<void>;
 }
 
-const ID_REASON_ZH: Record<string, string> = {
-  length: '长度不是 18 位',
-  characters: '含有不允许的字符',
-  'birth date': '出生日期无效',
-  'check digit': '校验码不符',
-  'region code': '行政区划码无效',
-};
-
 function invalidBody(code: 'INVALID_ID_NUMBER' | 'INVALID_CREDIT_CODE', reason: string): ErrorBody {
-  const def = ERRORS[code];
-  return {
-    code,
-    message: formatMessage(def.zh, { reason: ID_REASON_ZH[reason] ?? reason }),
-    messageEn: formatMessage(def.en, { reason }),
-  };
+  return { code, message: invalidKeyMessageZh(code, reason), messageEn: formatMessage(ERRORS[code].en, { reason }) };
 }
 
 const UNAUTHENTICATED: ErrorBody = Object.freeze({

@@ -4,3 +4,4 @@ export { createEnterpriseIndex, MAX_PAGE_SIZE } from './registry.ts';
 export type { EnterpriseIndex, SearchPage, SearchQuery } from './registry.ts';
 export { createUsernameTokenVerifier } from './username-token.ts';
 export type { UsernameTokenVerifier, TokenCheck } from './username-token.ts';
+export { xmlText } from './xml-text.ts';

@@ -4,6 +4,7 @@
  */
 import { isWithinRegion, validateCreditCode, validateIdNumber } from '../../core/index.ts';
 import type { DemoEnterprise } from '../demo-data/model.ts';
+import { invalidKeyMessageZh } from '../upstream-messages.ts';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -32,14 +33,6 @@ export interface EnterpriseIndex {
   listByLegalRepresentative(idNumber: string): readonly DemoEnterprise[] | QueryError;
 }
 
-const CHECK_REASONS: Record<string, string> = {
-  length: '长度不是 18 位',
-  characters: '含有不允许的字符',
-  'region code': '行政区划码段无效',
-  'birth date': '出生日期码段无效',
-  'check digit': '校验码错误',
-};
-
 export function isQueryError(value: unknown): value is QueryError {
   return typeof value === 'object' && value !== null && 'error' in value;
 }
@@ -61,9 +54,7 @@ export function createEnterpriseIndex(enterprises: readonly DemoEnterprise[]): E
   return {
     get(creditCode) {
       const check = validateCreditCode(creditCode);
-      if (!check.ok) {
-        return { error: `统一社会信用代码无效（${CHECK_REASONS[check.reason] ?? check.reason}）：须为 18 位且校验码符合 GB 32100` };
-      }
+      if (!check.ok) return { error: invalidKeyMessageZh('INVALID_CREDIT_CODE', check.reason) };
       return byCreditCode.get(creditCode) ?? null;
     },
 
@@ -84,9 +75,7 @@ export function createEnterpriseIndex(enterprises: readonly DemoEnterprise[]): E
 
     listByLegalRepresentative(idNumber) {
       const check = validateIdNumber(idNumber);
-      if (!check.ok) {
-        return { error: `公民身份号码无效（${CHECK_REASONS[check.reason] ?? check.reason}）：须为 18 位且校验码符合 GB 11643` };
-      }
+      if (!check.ok) return { error: invalidKeyMessageZh('INVALID_ID_NUMBER', check.reason) };
       return byLegalRepresentative.get(idNumber) ?? [];
     },
   };

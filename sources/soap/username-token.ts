@@ -5,6 +5,7 @@
  * the window) and their nonce unseen. Secrets are compared in constant time and never returned.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { xmlText } from './xml-text.ts';
 
 const PASSWORD_DIGEST = /#PasswordDigest$/;
 
@@ -18,14 +19,6 @@ export type TokenCheck = { ok: true } | { ok: false; reason: 'missing' | 'malfor
 export interface UsernameTokenVerifier {
   /** `security` is the parsed `wsse:Security` header (or undefined); `now` in ms since the epoch. */
   verify(security: unknown, now: number): TokenCheck;
-}
-
-/** Text of a parsed XML node: a string, or `{ $value, attributes }` when it carried attributes. */
-function text(node: unknown): string | undefined {
-  if (typeof node === 'string') return node;
-  if (typeof node === 'number') return String(node);
-  if (node && typeof node === 'object' && '$value' in node) return text((node as { $value: unknown }).$value);
-  return undefined;
 }
 
 function attribute(node: unknown, name: string): string | undefined {
@@ -67,14 +60,14 @@ export function createUsernameTokenVerifier(credentials: Credentials, options: {
       const token = (security as { UsernameToken?: unknown } | undefined)?.UsernameToken;
       if (!token || typeof token !== 'object') return { ok: false, reason: 'missing' };
       const t = token as Record<string, unknown>;
-      const username = text(t.Username);
-      const password = text(t.Password);
+      const username = xmlText(t.Username);
+      const password = xmlText(t.Password);
       if (username === undefined || password === undefined) return { ok: false, reason: 'malformed' };
       const userOk = safeEqual(username, credentials.username);
 
       if (PASSWORD_DIGEST.test(attribute(t.Password, 'Type') ?? '')) {
-        const nonce = text(t.Nonce);
-        const created = text(t.Created);
+        const nonce = xmlText(t.Nonce);
+        const created = xmlText(t.Created);
         if (nonce === undefined || created === undefined) return { ok: false, reason: 'malformed' };
         const createdAt = Date.parse(created);
         if (!Number.isFinite(createdAt) || Math.abs(now - createdAt) > windowMs) return { ok: false, reason: 'stale' };

@@ -1,15 +1,17 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, PubSub } from '@graphql-mesh/utils';
 import type { MeshHandlerOptions } from '@graphql-mesh/types';
-import FileDropHandler, { probeFileDropSource, type FileDropHandlerConfig } from '@tongxiang/filedrop-handler';
+import FileDropHandler, { probeFileDropSource, settleFileDropStores, type FileDropHandlerConfig } from '@tongxiang/filedrop-handler';
 import { graphql, type GraphQLSchema } from 'graphql';
 import iconv from 'iconv-lite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { idNumberCheckDigit, TongxiangError } from '../../../core/index.ts';
 import type { DemoAllowanceHousehold } from '../../../sources/demo-data/model.ts';
 import { createPgliteDatasetStore, DIBAO_DATASET_PATH, writeDemoDrops } from '../../../sources/filedrop/index.ts';
+import { acquireStore, releaseStore } from '../store-registry.ts';
 
 function idNumber(region: string, i: number): string {
   const first17 = `${region}1980${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(100 + i).padStart(3, '0')}`;
@@ -203,6 +205,36 @@ describe('@tongxiang/filedrop-handler', () => {
     expect(after.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', source: 'CivilAffairsRosters' });
     expect(await probeFileDropSource(config)).toMatchObject({ ok: false, detail: 'dataset store not open' });
     expect(await probeFileDropSource({ ...config, dropDir: './missing' })).toMatchObject({ ok: false, detail: 'drop directory not readable' });
+  });
+
+  it('serves from a new handler on the same store directory started right after destroy, and settles once the store is closed', async () => {
+    await start();
+    pubsub.publish('destroy', undefined); // Mesh's destroy(): synchronous, the close runs on
+    const { schema } = await start();
+    const result = await run(schema, PAGE, {});
+    expect(result.errors).toBeUndefined();
+    expect((result.data!.allowanceHouseholds as { total: number }).total).toBe(12);
+
+    pubsub.publish('destroy', undefined);
+    await settleFileDropStores();
+    // PGlite removes its postmaster.pid when it has closed the directory.
+    expect(existsSync(join(base, 'store', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('opens a directory again only once its previous close has finished', async () => {
+    const dir = join(base, 'store');
+    const first = await acquireStore(dir);
+    let firstClosed = false;
+    void releaseStore(dir).then(() => (firstClosed = true));
+    const second = await acquireStore(dir);
+    expect(firstClosed).toBe(true);
+    expect(second).not.toBe(first);
+    await expect(first.ping()).rejects.toThrow();
+    await second.ping();
+    void releaseStore(dir);
+    await settleFileDropStores();
+    await expect(second.ping()).rejects.toThrow();
+    expect(existsSync(join(dir, 'postmaster.pid'))).toBe(false);
   });
 
   it('lists every problem of a bad config in one CONFIG_INVALID', async () => {

@@ -1,7 +1,7 @@
 /**
  * Test upstreams on loopback: a recording pass-through in front of the real SOAP server, one that
- * accepts a request and never answers, and one that answers a fixed body (HTML garbage, a wrong
- * envelope). Plus a handler built the way Mesh builds it.
+ * accepts a request and never answers, one that drops the connection, and one that answers a fixed
+ * body (HTML garbage, a wrong envelope). Plus a handler built the way Mesh builds it.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -80,9 +80,13 @@ export function startFixedServer(status: number, contentType: string, body: stri
   });
 }
 
-/** A port on loopback that nothing listens on (bound, then released). */
-export async function closedPortUrl(): Promise<string> {
-  const s = await serve(() => undefined);
-  await s.close();
-  return s.url;
+/**
+ * Reads each request to its end, then drops the connection without answering (RST). Unlike a
+ * released port, nothing else on the machine can take this one while the test runs.
+ */
+export function startResettingServer(): Promise<TestServer> {
+  return serve((req) => {
+    req.resume();
+    req.on('end', () => req.socket.resetAndDestroy());
+  });
 }

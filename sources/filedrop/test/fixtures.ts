@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { idNumberCheckDigit } from '../../../core/index.ts';
 import type { DemoAllowanceHousehold } from '../../demo-data/model.ts';
 
@@ -85,4 +86,100 @@ export async function freshStoreDir(target: string): Promise<string> {
   })();
   await cp(await template, target, { recursive: true });
   return target;
+}
+
+export interface ZipPart {
+  readonly name: string;
+  readonly data: Uint8Array;
+  /** Uncompressed size written in both headers instead of the real one (an archive that lies). */
+  readonly declaredSize?: number;
+}
+
+/** A ZIP archive of deflated parts, assembled by hand (local headers, central directory, end record). */
+export function zipOf(parts: readonly ZipPart[]): Buffer {
+  const body: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    const name = Buffer.from(part.name, 'utf8');
+    const deflated = deflateRawSync(part.data);
+    const crc = crc32(part.data);
+    const size = part.declaredSize ?? part.data.byteLength;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(deflated.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(0x0800, 8);
+    entry.writeUInt16LE(8, 10);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(deflated.length, 20);
+    entry.writeUInt32LE(size, 24);
+    entry.writeUInt16LE(name.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    body.push(local, name, deflated);
+    central.push(entry, name);
+    offset += local.length + name.length + deflated.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(parts.length, 8);
+  end.writeUInt16LE(parts.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...body, directory, end]);
+}
+
+const SPREADSHEET_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+const RELS_NS = 'http://schemas.openxmlformats.org/package/2006/relationships';
+const OFFICE_REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+
+/** One inline-string row of a worksheet's XML. */
+export function sheetRowXml(row: number, cells: readonly string[]): string {
+  const column = (i: number) => String.fromCharCode(65 + i);
+  return `<row r="${row}">${cells.map((c, i) => `<c r="${column(i)}${row}" t="inlineStr"><is><t>${c}</t></is></c>`).join('')}</row>`;
+}
+
+/**
+ * A minimal real .xlsx (one sheet, inline strings) built with `zipOf`, so a test controls the
+ * bytes of xl/worksheets/sheet1.xml and what the headers declare about them.
+ */
+export function xlsxArchive(sheetData: string | Buffer, sheetDeclaredSize?: number): Buffer {
+  const xml = (s: string) => Buffer.from(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${s}`, 'utf8');
+  const sheet = Buffer.isBuffer(sheetData)
+    ? sheetData
+    : xml(`<worksheet xmlns="${SPREADSHEET_NS}"><sheetData>${sheetData}</sheetData></worksheet>`);
+  return zipOf([
+    {
+      name: '[Content_Types].xml',
+      data: xml(
+        `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`,
+      ),
+    },
+    { name: '_rels/.rels', data: xml(`<Relationships xmlns="${RELS_NS}"><Relationship Id="rId1" Type="${OFFICE_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>`) },
+    { name: 'xl/workbook.xml', data: xml(`<workbook xmlns="${SPREADSHEET_NS}" xmlns:r="${OFFICE_REL}"><sheets><sheet name="低保名册" sheetId="1" r:id="rId1"/></sheets></workbook>`) },
+    { name: 'xl/_rels/workbook.xml.rels', data: xml(`<Relationships xmlns="${RELS_NS}"><Relationship Id="rId1" Type="${OFFICE_REL}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`) },
+    { name: 'xl/worksheets/sheet1.xml', data: sheet, declaredSize: sheetDeclaredSize },
+  ]);
+}
+
+/**
+ * A zip bomb in an .xlsx's clothes: sheet1.xml is ~`megabytes` MB of one repeated row, which
+ * deflates about 1000:1. `lie` writes a small size into the headers instead of the real one.
+ */
+export function xlsxBomb(megabytes: number, { lie = false } = {}): Buffer {
+  const row = sheetRowXml(1, ['341504-2026-000001', '张伟', '341504197001010010']);
+  const head = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${SPREADSHEET_NS}"><sheetData>`;
+  const tail = '</sheetData></worksheet>';
+  const sheet = Buffer.from(head + row.repeat(Math.ceil((megabytes * 1024 * 1024) / row.length)) + tail, 'utf8');
+  return xlsxArchive(sheet, lie ? 64 * 1024 : undefined);
 }

@@ -9,7 +9,7 @@ import { DIBAO_DATASET_PATH, loadDatasetDefinition } from '../dataset.ts';
 import { writeDemoDrops } from '../demo-drops.ts';
 import { loadDropFolder, periodFromFileName, type LoadReport } from '../loader.ts';
 import { createPgliteDatasetStore, type DatasetStore } from '../store.ts';
-import { csv, freshStoreDir, household, households, idNumber, STANDARD_HEADERS, standardCells, tempDir, withWrongCheckDigit } from './fixtures.ts';
+import { csv, freshStoreDir, household, households, idNumber, STANDARD_HEADERS, standardCells, tempDir, withWrongCheckDigit, xlsxBomb } from './fixtures.ts';
 
 const dibao = await loadDatasetDefinition(DIBAO_DATASET_PATH);
 
@@ -138,6 +138,19 @@ describe('loading a drop folder', () => {
     expect(fileReport(report, 'b-2026-11.xlsx')).toMatchObject({ status: 'failed', reason: expect.stringContaining('XLSX') });
     expect(await month('2026-10')).toEqual(rows.map(asServed));
     expect((await store.fileStatus()).find((f) => f.fileName === 'b-2026-11.xlsx')).toMatchObject({ status: 'failed', rowsCurrent: 0 });
+  });
+
+  it('refuses a zip bomb dropped over a good workbook and keeps the previous version of its data', async () => {
+    const good = households('341504', '2026-10', 3);
+    const path = await drop('341504.mzj', 'roster-2026-10.xlsx', await xlsxOf(good));
+    expect(fileReport(await load(), 'roster-2026-10.xlsx').status).toBe('loaded');
+    await writeFile(path, xlsxBomb(50));
+
+    const report = await load();
+    expect(fileReport(report, 'roster-2026-10.xlsx')).toMatchObject({ status: 'failed', reason: expect.stringContaining('压缩炸弹') });
+    expect(await month('2026-10')).toEqual(good.map(asServed));
+    const [status] = await store.fileStatus();
+    expect(status).toMatchObject({ status: 'failed', rowsCurrent: 3, reason: expect.stringContaining('压缩炸弹') });
   });
 
   it('rejects bad check digits and out-of-jurisdiction rows with row, column and reason, loading the rest', async () => {

@@ -8,7 +8,8 @@ import { TongxiangError } from '../../../core/index.ts';
 import { DIBAO_DATASET_PATH, loadDatasetDefinition } from '../dataset.ts';
 import { createAliasIndex } from '../map.ts';
 import { openDropFile, parseDropFile, type ParseOptions } from '../parse.ts';
-import { collect, csv, households, STANDARD_HEADERS, standardCells, tempDir } from './fixtures.ts';
+import { checkDeclaredSizes, readCentralDirectory } from '../xlsx-zip.ts';
+import { collect, csv, households, sheetRowXml, STANDARD_HEADERS, standardCells, tempDir, xlsxArchive, xlsxBomb } from './fixtures.ts';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let options: ParseOptions;
@@ -156,6 +157,42 @@ describe('XLSX', () => {
   it('refuses random bytes named .xlsx', async () => {
     const error = await expectInvalid(collect(parseDropFile(await put('garbage.xlsx', randomBytes(4096)), options)));
     expect(String(error.fields.reason)).toMatch(/XLSX/);
+  });
+
+  it('reads a hand-assembled workbook (the shape the zip-bomb tests use)', async () => {
+    const sheet = [sheetRowXml(1, STANDARD_HEADERS.slice(0, 3)), ...rows.map((r, i) => sheetRowXml(i + 2, standardCells(r).slice(0, 3)))].join('');
+    const records = await collect(parseDropFile(await put('hand.xlsx', xlsxArchive(sheet)), options));
+    expect(records.map((r) => r.fields['户主身份证号'])).toEqual(rows.map((r) => r.headIdNumber));
+  });
+
+  it('refuses a zip bomb posing as a workbook from its declared sizes, before reading a row', async () => {
+    const bomb = xlsxBomb(50);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const error = await expectInvalid(collect(parseDropFile(await put('bomb.xlsx', bomb), options)));
+    expect(String(error.fields.reason)).toMatch(/压缩比/);
+  });
+
+  it('refuses a zip bomb whose headers understate its size, stopping the inflation at the cap', async () => {
+    const liar = xlsxBomb(50, { lie: true });
+    expect(checkDeclaredSizes(readCentralDirectory(liar)!)).toBeUndefined(); // the declared sizes look harmless
+    const error = await expectInvalid(collect(parseDropFile(await put('liar.xlsx', liar), options)));
+    expect(String(error.fields.reason)).toMatch(/压缩比/);
+  });
+
+  it('refuses a workbook that unzips past the size limit', async () => {
+    const sheet = Array.from({ length: 2000 }, (_, i) => sheetRowXml(i + 1, standardCells(rows[i % rows.length]!))).join('');
+    const error = await expectInvalid(collect(parseDropFile(await put('big.xlsx', xlsxArchive(sheet)), { ...options, maxXlsxUnzippedBytes: 64 * 1024 })));
+    expect(String(error.fields.reason)).toMatch(/解压后超过/);
+  });
+
+  it('refuses a worksheet with more rows, or a row with more columns, than the caps', async () => {
+    const sheet = [sheetRowXml(1, STANDARD_HEADERS), ...households('341504', '2026-10', 30).map((r, i) => sheetRowXml(i + 2, standardCells(r)))].join('');
+    const path = await put('long.xlsx', xlsxArchive(sheet));
+    expect(await collect(parseDropFile(path, { ...options, maxXlsxRows: 31 }))).toHaveLength(30);
+    const long = await expectInvalid(collect(parseDropFile(path, { ...options, maxXlsxRows: 20 })));
+    expect(String(long.fields.reason)).toMatch(/超过 20 行/);
+    const wide = await expectInvalid(collect(parseDropFile(path, { ...options, maxXlsxColumns: 8 })));
+    expect(String(wide.fields.reason)).toMatch(/超过 8 列/);
   });
 
   it('refuses Excel 97-2003 .xls with advice', async () => {
