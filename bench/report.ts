@@ -17,6 +17,10 @@ export interface Settings {
   readonly runs: number;
   readonly connections: number;
   readonly quick: boolean;
+  /** A measured run with other processes above this many busy cores is repeated... */
+  readonly maxForeignCores: number;
+  /** ...at most this many times; the last attempt is kept. */
+  readonly retries: number;
 }
 
 export interface Machine {
@@ -24,6 +28,8 @@ export interface Machine {
   readonly nproc: number;
   readonly node: string;
   readonly platform: string;
+  /** The commit measured, noting uncommitted changes outside bench/ and docs/benchmarks.md. */
+  readonly commit: string;
   readonly loadavgStart: readonly number[];
   readonly loadavgEnd?: readonly number[];
 }
@@ -41,6 +47,13 @@ export interface RunRecord {
   /** Busy CPU of the whole machine not accounted for by the bench's three processes, ms (null without /proc/stat). */
   readonly foreignCpuMs: number | null;
   readonly wallMs: number;
+  /** Monotonic clock (process.hrtime, µs) at start and end: lines a run up with a --cpu-prof profile. */
+  readonly monoStartUs: number;
+  readonly monoEndUs: number;
+  /** 1 for the first try; more when earlier tries were disturbed by other processes. */
+  readonly attempt: number;
+  /** Other processes still took more than maxForeignCores in the last allowed attempt. */
+  readonly disturbed: boolean;
 }
 
 export interface Spread {
@@ -78,6 +91,8 @@ export interface BenchReport {
   readonly queries: readonly BenchQuery[];
   readonly summaries: readonly Summary[];
   readonly records: readonly RunRecord[];
+  /** Attempts thrown away because other processes were busy (repeated instead). */
+  readonly discarded: readonly RunRecord[];
   readonly wallS: number;
 }
 
@@ -117,6 +132,7 @@ const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 const pct = (n: number) => `${Math.round(n * 100)} %`;
+const signedUs = (ms: number) => `${ms >= 0 ? '+' : '−'}${f0(Math.abs(ms) * 1000)} µs`;
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 
 function find(report: BenchReport, queryId: string, target: TargetId): Summary | undefined {
@@ -181,7 +197,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
     out.push(
       `Ratios: **A/B throughput ${ratio(a.rps.median, b.rps.median)}**, p50 ${ratio(a.p50Ms, b.p50Ms)}, p99 ${ratio(a.p99Ms, b.p99Ms)}, ` +
         `gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq)} ` +
-        `(hub layer: ${f0((a.gatewayCpuMsPerReq - b.gatewayCpuMsPerReq) * 1000)} µs CPU per request); ` +
+        `(A − B: ${signedUs(a.gatewayCpuMsPerReq - b.gatewayCpuMsPerReq)} CPU per request); ` +
         `**A/C throughput ${ratio(a.rps.median, c.rps.median)}**. Response: ${f0(a.bytesPerResponse)} bytes with headers.`,
     );
   }
@@ -189,39 +205,50 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
 }
 
 function reading(report: BenchReport): string {
+  const rows = report.queries
+    .map((q) => ({ q, a: find(report, q.id, 'A'), b: find(report, q.id, 'B'), c: find(report, q.id, 'C') }))
+    .filter((r): r is { q: BenchQuery; a: Summary; b: Summary; c: Summary } => !!(r.a && r.b && r.c));
+  if (rows.length === 0) return '';
+  const list = (f: (r: (typeof rows)[number]) => string) => rows.map((r) => `${f(r)} (${r.q.id})`).join(', ');
+  const spread = (s: Summary) => (s.rps.median > 0 ? (s.rps.max - s.rps.min) / s.rps.median : 0);
+  const noise = Math.max(...rows.flatMap((r) => [spread(r.a), spread(r.b)]));
+  const lowest = rows.reduce((m, r) => (r.a.rps.median / r.b.rps.median < m.a.rps.median / m.b.rps.median ? r : m));
+  const outside = rows.filter((r) => Math.abs(r.a.rps.median / r.b.rps.median - 1) > noise).map((r) => r.q.id);
   const parts: string[] = [];
-  const ab: string[] = [];
-  const ac: string[] = [];
-  const overhead: string[] = [];
-  const split: string[] = [];
-  for (const q of report.queries) {
-    const a = find(report, q.id, 'A');
-    const b = find(report, q.id, 'B');
-    const c = find(report, q.id, 'C');
-    if (!a || !b || !c) continue;
-    ab.push(`${ratio(a.rps.median, b.rps.median)} (${q.id})`);
-    ac.push(`${ratio(a.rps.median, c.rps.median)} (${q.id})`);
-    overhead.push(`${f0((a.gatewayCpuMsPerReq - b.gatewayCpuMsPerReq) * 1000)} µs (${q.id})`);
-    const total = a.gatewayCpuMsPerReq + a.upstreamCpuMsPerReq + a.clientCpuMsPerReq;
-    split.push(
-      `${q.id}: gateway ${pct(a.gatewayCpuMsPerReq / total)}, upstreams ${pct(a.upstreamCpuMsPerReq / total)}, load generator ${pct(a.clientCpuMsPerReq / total)} of ${f2(total)} ms`,
+  parts.push(
+    `**A/B** is the price of the hub's own layer — Fastify with the Apollo integration, a request id per call, the ` +
+      `landing-page and public-error plugins — over Apollo's standalone server on the very same Mesh graph: throughput ` +
+      `${list((r) => ratio(r.a.rps.median, r.b.rps.median))}; gateway CPU per request A − B ` +
+      `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.b.gatewayCpuMsPerReq))}. ` +
+      `Runs of one target spread by up to ${pct(noise)} (max − min over median); an A/B ratio within that band around 1.00 ` +
+      `is no measurable difference. ` +
+      (outside.length === 0
+        ? `All ${rows.length} are inside it: at this noise level the hub's layer cannot be told apart from the cost of Mesh and ` +
+          `the upstream calls; the lowest A/B (${ratio(lowest.a.rps.median, lowest.b.rps.median)}, ${lowest.q.id}) bounds what it may cost.`
+        : `Outside it: ${outside.join(', ')}.`),
+  );
+  const busy = rows.flatMap((r) => [r.a.gatewayCores, r.b.gatewayCores]);
+  const share = (r: (typeof rows)[number], part: number) => part / (r.a.gatewayCpuMsPerReq + r.a.upstreamCpuMsPerReq + r.a.clientCpuMsPerReq);
+  const upShare = Math.max(...rows.map((r) => share(r, r.a.upstreamCpuMsPerReq)));
+  const clientShare = Math.max(...rows.map((r) => share(r, r.a.clientCpuMsPerReq)));
+  if (Math.min(...busy) >= 0.85) {
+    parts.push(
+      `In A and B the gateway process keeps about one core busy (${f2(Math.min(...busy))}–${f2(Math.max(...busy))}) while the ` +
+        `machine has ${report.machine.nproc}: the gateway's event loop is the bottleneck, so req/s ≈ 1000 ÷ gateway CPU ms per ` +
+        `request; of all CPU spent per request the upstreams take at most ${pct(upShare)}, the load generator at most ${pct(clientShare)}.`,
+    );
+  } else {
+    parts.push(
+      `The gateway process keeps ${f2(Math.min(...busy))}–${f2(Math.max(...busy))} cores busy in A and B; the upstreams take at ` +
+        `most ${pct(upShare)} of the CPU spent per request.`,
     );
   }
   parts.push(
-    `A/B is the price of the hub's own layer — Fastify with the Apollo integration, a request id per call, the landing-page and ` +
-      `public-error plugins, CSRF prevention — over serving the very same Mesh graph with Apollo's standalone server: ` +
-      `throughput A/B = ${ab.join(', ')}; CPU per request differs by ${overhead.join(', ')} (negative: A was cheaper, i.e. within noise). ` +
-      `A ratio near 1.00 means the hub adds nothing measurable on top of Mesh and the upstream calls.`,
-  );
-  parts.push(
-    `A/C compares with a server that does no GraphQL work at all and answers the same bytes: A/C = ${ac.join(', ')}. ` +
-      `The gap is Mesh planning and execution, the upstream round trips (SOAP XML, REST JSON, the embedded file-drop store) and ` +
-      `serialisation; C itself is bounded by the load generator, which shares the two cores.`,
-  );
-  parts.push(
-    `Where the CPU goes for A, per request (${split.join('; ')}). On this ${report.machine.nproc}-core box the gateway, the upstreams ` +
-      `and the load generator share the cores, so throughput is bounded by their summed CPU per request; ` +
-      `"cores busy" near ${report.machine.nproc}.00 means the machine, not one process, is saturated.`,
+    `**A/C** compares with a server that answers the same bytes without any GraphQL: ${list((r) => ratio(r.a.rps.median, r.c.rps.median))}, ` +
+      `i.e. HTTP on loopback is ${Math.round(Math.min(...rows.map((r) => r.c.rps.median / r.a.rps.median)))}–` +
+      `${Math.round(Math.max(...rows.map((r) => r.c.rps.median / r.a.rps.median)))}× faster than the hub. The gap is the gateway's work ` +
+      `per request — Mesh planning and execution, the SOAP client's XML, the REST client, the embedded file-drop store (PGlite) and ` +
+      `serialisation — not HTTP. C itself is bounded by the loopback and the load generator, which share the same cores.`,
   );
   return parts.join(' ');
 }
@@ -241,15 +268,23 @@ export function markdown(report: BenchReport): string {
   lines.push('');
   lines.push(`- Command: \`${report.command}\``);
   lines.push(`- Date: ${report.date} (wall time ${Math.round(report.wallS)} s)`);
+  lines.push(`- Code: ${m.commit}`);
   lines.push(`- Machine: ${m.nproc} cores, ${m.cpuModel}, Node.js ${m.node} on ${m.platform}`);
   lines.push(
     `- Load average at start ${m.loadavgStart.map((x) => x.toFixed(2)).join(' / ')}` +
       (m.loadavgEnd ? `, at end ${m.loadavgEnd.map((x) => x.toFixed(2)).join(' / ')}` : '') +
-      (foreignMax === null ? '' : `; other processes used at most ${f2(foreignMax)} cores during any measured run`),
+      (foreignMax === null ? '' : `; other processes used at most ${f2(foreignMax)} cores during any kept run`),
   );
   lines.push(
     `- Settings: ${s.connections} connections, keep-alive, no pipelining; per target and query a ${s.warmupS} s warm-up, then ` +
       `${s.runs} runs × ${s.durationS} s, targets interleaved A, B, C, A, B, C, …${s.quick ? ' (**quick mode: indicative only**)' : ''}`,
+  );
+  const disturbed = report.records.filter((r) => r.disturbed).length;
+  lines.push(
+    `- Quietness: a measured run during which other processes kept more than ${s.maxForeignCores} cores busy is repeated ` +
+      `(at most ${s.retries} times); this run repeated ${report.discarded.length}` +
+      (disturbed ? ` and kept **${disturbed} disturbed run(s)** after the last attempt` : ', and every kept run was quiet') +
+      '.',
   );
   lines.push(
     '- Load generator: autocannon in a separate process; every response body is compared byte for byte with the expected ' +
@@ -288,13 +323,13 @@ export function markdown(report: BenchReport): string {
   lines.push('');
   lines.push('```sh');
   lines.push('npm ci');
-  lines.push('npm run bench                 # full run (~4 minutes); rewrites this file and bench/results/latest.json');
+  lines.push('npm run bench                 # full run (~3 minutes); rewrites this file and bench/results/latest.json');
   lines.push('npm run bench -- --quick      # ~1 minute, prints the table, leaves this file alone (add --docs to write it)');
   lines.push('npm run bench -- --duration 10 --runs 5 --connections 32 --warmup 3');
   lines.push('```');
   lines.push('');
   lines.push(
-    'Run it on a quiet machine (`uptime`): other processes compete for the same cores; the "foreign" figure above says how much they took. ' +
+    'Run it on a quiet machine (`uptime`): other processes compete for the same cores (see "Quietness" above). ' +
       'Compare ratios, not absolute numbers, across machines.',
   );
   lines.push('');

@@ -30,6 +30,12 @@ export interface UpstreamsCpu {
   readonly systemUs: number;
 }
 
+// The ready line carries this run's demo credentials: it is for bench/run.ts's pipe, not a terminal.
+if (process.stdout.isTTY) {
+  process.stderr.write('bench/upstreams.ts is started by bench/run.ts (npm run bench), not by hand.\n');
+  process.exit(2);
+}
+
 const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-bench-upstreams-'));
 const upstreams = await startDemoUpstreams({ dataDir });
 
