@@ -26,6 +26,46 @@ export const ERRORS = {
     zh: '统一社会信用代码无效（{reason}）：须为 18 位且校验码符合 GB 32100',
     en: 'Invalid unified social credit code ({reason}): must be 18 characters with a GB 32100 check digit',
   },
+  UNAUTHENTICATED: {
+    status: 401,
+    zh: '未通过身份认证（{reason}），请携带有效的令牌（Authorization: Bearer …）',
+    en: 'Not authenticated ({reason}); send a valid token (Authorization: Bearer <token>)',
+  },
+  FORBIDDEN_ACTION: {
+    status: 403,
+    zh: '无权执行此操作：{reason}',
+    en: 'Not allowed to do this: {reason}',
+  },
+  FORBIDDEN_FIELD: {
+    status: 403,
+    zh: '无权访问字段 {coordinate}（{reason}），可在数据资源目录中向数据所有部门申请共享协议',
+    en: 'No access to field {coordinate} ({reason}); apply to the owning department for a sharing contract in the catalogue',
+  },
+  OUT_OF_JURISDICTION: {
+    status: 403,
+    zh: '该记录所在地区（{regionCode}）不在共享协议的范围内',
+    en: 'This record\'s region ({regionCode}) is outside the scope of the sharing contract',
+  },
+  CONTRACT_NOT_FOUND: {
+    status: 404,
+    zh: '共享协议 {contractId} 不存在',
+    en: 'Sharing contract {contractId} does not exist',
+  },
+  CONTRACT_INVALID: {
+    status: 400,
+    zh: '共享协议申请无效：{reason}',
+    en: 'Invalid sharing-contract request: {reason}',
+  },
+  CONTRACT_TRANSITION_INVALID: {
+    status: 409,
+    zh: '共享协议 {contractId} 当前为“{from}”，不能执行“{action}”',
+    en: 'Sharing contract {contractId} is {from}; "{action}" is not possible',
+  },
+  CATALOGUE_INVALID: {
+    status: 500,
+    zh: '数据资源目录与图不一致：{reason}',
+    en: 'The data catalogue does not match the graph: {reason}',
+  },
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     zh: '数据源“{source}”暂不可用（{reason}），其他数据照常返回',
