@@ -43,9 +43,16 @@ export interface Contract {
   readonly predecessorId: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * Optimistic-concurrency token: 1 when created, +1 on every transition; always equal to the
+   * `seq` of the contract's last transition. A transition applies only to the version it read.
+   */
+  readonly version: number;
 }
 
-export type ContractAction = 'submit' | 'withdraw' | 'approve' | 'reject' | 'suspend' | 'resume' | 'revoke' | 'expire' | 'renew';
+/** `create` and `renew` open a contract's history (from `null` to `draft`); the others move it. */
+export const CONTRACT_ACTIONS = ['create', 'submit', 'withdraw', 'approve', 'reject', 'suspend', 'resume', 'revoke', 'expire', 'renew'] as const;
+export type ContractAction = (typeof CONTRACT_ACTIONS)[number];
 
 /** One lifecycle step, stored forever: never updated, never deleted. */
 export interface ContractTransition {
@@ -58,7 +65,18 @@ export interface ContractTransition {
   readonly actorDepartment: string | null;
   readonly at: string; // ISO 8601 instant
   readonly reason: string | null;
+  /**
+   * The field grants this step set: what was requested (`create`, `renew`) or what the approver
+   * narrowed them to (`approve`); null when the step left them as they were.
+   */
+  readonly fields: readonly FieldGrant[] | null;
 }
+
+/** A contract before the store has numbered it: `create`/`renew` build one, the store assigns the id. */
+export type NewContract = Omit<Contract, 'id' | 'version' | 'updatedAt'>;
+
+/** The step that opens a contract's history, before the store knows the contract's id. */
+export type NewTransition = Omit<ContractTransition, 'contractId' | 'seq'>;
 
 /**
  * What the enforcement needs of a caller's contracts at one instant: the active grants only.
