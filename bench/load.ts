@@ -15,6 +15,8 @@ export interface LoadJob {
   readonly body: string;
   /** Every 2xx body must equal this; anything else counts as a mismatch. */
   readonly expectBody: string;
+  /** Extra request headers (the bearer token). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly connections: number;
   readonly durationS: number;
   /** Per-request timeout. */
@@ -86,7 +88,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const instance = autocannon({
     url: job.url,
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...job.headers },
     body: job.body,
     connections: job.connections,
     pipelining: 1,

@@ -235,8 +235,11 @@ function benchQueries(examples: UpstreamsReady['examples']): BenchQuery[] {
 
 const requestBody = (q: BenchQuery) => JSON.stringify({ query: q.query, variables: q.variables });
 
+/** Headers every request carries, to every target alike: the hub's bearer token (set once A is up). */
+let requestHeaders: Readonly<Record<string, string>> = {};
+
 async function fetchBody(url: string, body: string): Promise<string> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...requestHeaders }, body });
   const text = await response.text();
   if (response.status !== 200) throw new BenchFailure(`${url} answered ${response.status}: ${text.slice(0, 500)}`);
   return text;
@@ -319,6 +322,7 @@ async function main(): Promise<number> {
 
     const { variables, examples } = upstreams.ready;
     const a = await startTongxiang(variables);
+    requestHeaders = a.headers ?? {};
     cleanups.push(() => a.close());
     const b = await startBareApollo(variables);
     cleanups.push(() => b.close());
@@ -341,6 +345,7 @@ async function main(): Promise<number> {
         url: targets[id].urlFor(q.id),
         body: requestBody(q),
         expectBody: expected.get(q.id)!,
+        headers: requestHeaders,
         connections: settings.connections,
         durationS,
       };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { loadConfig, type HubConfig } from '../gateway/config.ts';
+import { issueLocalToken } from '../gateway/identity/index.ts';
 import { silentLogger } from '../gateway/log.ts';
 import { loadMesh } from '../gateway/mesh-loader.ts';
 import { startHub } from '../gateway/server.ts';
@@ -23,6 +24,8 @@ export interface Target {
   readonly name: string;
   /** The URL a query is POSTed to. */
   urlFor(queryId: string): string;
+  /** Headers every request carries (A: a county developer's bearer token; the run sends them to all). */
+  readonly headers?: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -42,10 +45,12 @@ async function hubConfig(prefix: string, variables: Record<string, string>): Pro
 export async function startTongxiang(variables: Record<string, string>): Promise<Target> {
   const config = await hubConfig('tongxiang-bench-a-', variables);
   const hub = await startHub(config, { logger: silentLogger });
+  const token = await issueLocalToken(config.identity, config.dataDir, { subject: 'bench', department: '341504.mzj', roles: ['developer'], ttlSeconds: 86_400 });
   return {
     id: 'A',
     name: TARGET_NAMES.A,
     urlFor: () => hub.graphqlUrl,
+    headers: { authorization: `Bearer ${token}` },
     async close() {
       await hub.close();
       await rm(config.dataDir, { recursive: true, force: true });

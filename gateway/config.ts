@@ -4,14 +4,18 @@
  *
  * Environment: PORT (4000), HOST (127.0.0.1), TONGXIANG_DATA_DIR (./data), TONGXIANG_CONFIG (a YAML
  * file with the same settings), TONGXIANG_UPSTREAM_TIMEOUT_MS (5000), TONGXIANG_SHUTDOWN_GRACE_MS
- * (10000), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME} or
- * ${NAME:default} (upstream addresses and credentials).
+ * (10000), the identity settings (TONGXIANG_JWKS_FILE, TONGXIANG_OIDC_ISSUER,
+ * TONGXIANG_TOKEN_ISSUER, TONGXIANG_TOKEN_AUDIENCE (tongxiang), TONGXIANG_TOKEN_CLOCK_SKEW_MS
+ * (30000), TONGXIANG_TOKEN_MAX_BYTES (8192), TONGXIANG_TOKEN_CACHE_SIZE (10000); see
+ * docs/identity.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
+ * or ${NAME:default} (upstream addresses and credentials).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
+import { readIdentitySettings, type IdentityInput, type IdentitySettings } from './identity/index.ts';
 
 export interface HubConfig {
   readonly port: number;
@@ -24,6 +28,8 @@ export interface HubConfig {
   readonly shutdownGraceMs: number;
   /** Start the demo upstreams (SOAP registry, REST bureau, drop folders) in-process. */
   readonly demo: boolean;
+  /** How callers are authenticated: the local issuer, a JWKS file or an OIDC issuer. */
+  readonly identity: IdentitySettings;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -31,7 +37,7 @@ export interface HubConfig {
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables'>> & { variables?: Record<string, string> };
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity'>> & { variables?: Record<string, string>; identity?: IdentityInput };
   readonly cwd?: string;
 }
 
@@ -44,6 +50,7 @@ interface FileSettings {
   upstreamTimeoutMs?: number;
   shutdownGraceMs?: number;
   demo?: boolean;
+  identity?: IdentityInput;
   variables?: Record<string, string>;
 }
 
@@ -113,6 +120,21 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
   const demoRaw = o.demo ?? env.TONGXIANG_DEMO ?? file.demo ?? false;
   const demo = demoRaw === true || demoRaw === 'true' || demoRaw === '1';
   const meshDir = resolve(cwd, String(o.meshDir ?? env.TONGXIANG_MESH_DIR ?? PROJECT_ROOT));
+  const fi: IdentityInput = file.identity ?? {};
+  const oi: IdentityInput = o.identity ?? {};
+  const identity = readIdentitySettings(
+    {
+      jwksFile: oi.jwksFile ?? env.TONGXIANG_JWKS_FILE ?? fi.jwksFile,
+      oidcIssuer: oi.oidcIssuer ?? env.TONGXIANG_OIDC_ISSUER ?? fi.oidcIssuer,
+      issuer: oi.issuer ?? env.TONGXIANG_TOKEN_ISSUER ?? fi.issuer,
+      audience: oi.audience ?? env.TONGXIANG_TOKEN_AUDIENCE ?? fi.audience,
+      clockSkewMs: oi.clockSkewMs ?? env.TONGXIANG_TOKEN_CLOCK_SKEW_MS ?? fi.clockSkewMs,
+      maxTokenBytes: oi.maxTokenBytes ?? env.TONGXIANG_TOKEN_MAX_BYTES ?? fi.maxTokenBytes,
+      cacheSize: oi.cacheSize ?? env.TONGXIANG_TOKEN_CACHE_SIZE ?? fi.cacheSize,
+    },
+    cwd,
+    problems,
+  );
 
   const variables: Record<string, string> = {};
   for (const [k, v] of Object.entries(file.variables ?? {})) variables[k] = String(v);
@@ -131,6 +153,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     upstreamTimeoutMs,
     shutdownGraceMs,
     demo,
+    identity,
     variables: Object.freeze(variables),
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The page served at GET /graphql (and /) for browsers: a self-contained query runner with the
- * example queries. Everything is inline — it loads nothing from any other host (政务外网 has no
+ * example queries and a token field (sent as `Authorization: Bearer`; kept only in the page,
+ * never stored). Everything is inline — it loads nothing from any other host (政务外网 has no
  * internet). The full console with GraphiQL comes with the console issue.
  */
 import type { ExampleQuery } from './examples.ts';
@@ -29,6 +30,7 @@ button:focus,textarea:focus,select:focus,input:focus{outline:3px solid #f0a500}
 <body><header><h1>通享 数据共享枢纽 · Tongxiang data-sharing hub</h1>
 <p>POST /graphql · 示例查询可直接运行 / run the examples below</p></header>
 <main><section>
+<label for="tok">令牌 / Token (Bearer)</label><input id="tok" type="password" autocomplete="off" spellcheck="false" placeholder="npx tongxiang token --dept 341504.mzj --role developer">
 <label for="ex">示例 / Example</label><select id="ex">${options}</select>
 <label for="q">查询 / Query</label><textarea id="q" spellcheck="false"></textarea>
 <label for="v">变量 / Variables (JSON)</label><textarea id="v" spellcheck="false"></textarea>
@@ -43,6 +45,7 @@ $('run').addEventListener('click',async()=>{
   $('out').textContent='…';
   let variables={};try{variables=JSON.parse($('v').value||'{}')}catch(e){$('out').textContent='变量不是合法 JSON / variables are not valid JSON';return}
   const headers={'content-type':'application/json'};
+  const tok=$('tok').value.trim().replace(/^Bearer\s+/i,'');if(tok)headers.authorization='Bearer '+tok;
   try{const r=await fetch(location.pathname.endsWith('/graphql')?location.pathname:'/graphql',{method:'POST',headers,body:JSON.stringify({query:$('q').value,variables})});
   $('out').textContent=JSON.stringify(await r.json(),null,2)}catch(e){$('out').textContent=String(e)}
 });

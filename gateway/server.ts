@@ -1,7 +1,8 @@
 /**
  * The hub: Apollo Server 5 serving the Mesh schema with Mesh's context factory, on Fastify,
  * with /healthz (process up), /readyz (each upstream reachable) and graceful shutdown
- * (in-flight requests finish; new connections are refused).
+ * (in-flight requests finish; new connections are refused). Every GraphQL request is
+ * authenticated in the `context` function (gateway/identity): no valid token, HTTP 401.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -10,17 +11,28 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { graphQLError, isTongxiangError, type Principal } from '../core/index.ts';
 import { probeSources, settleFileDropStores, toPublicError, type SourceStatus } from '../mesh/index.ts';
 import type { HubConfig } from './config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo.ts';
 import { exampleQueries, type ExampleQuery } from './examples.ts';
+import { authenticationFailure, createIdentity, type Identity, type IdentityMode } from './identity/index.ts';
 import { landingPage } from './landing.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadMesh } from './mesh-loader.ts';
 
 export interface HubContext extends BaseContext {
   readonly requestId: string;
+  /** The authenticated caller; every request that reaches the graph has one. */
+  readonly principal: Principal;
   readonly [key: string]: unknown;
+}
+
+export interface HubIdentity {
+  readonly mode: IdentityMode;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly keySource: string;
 }
 
 export interface Hub {
@@ -30,6 +42,7 @@ export interface Hub {
   readonly config: HubConfig;
   readonly examples: readonly ExampleQuery[];
   readonly demo: DemoUpstreams | null;
+  readonly identity: HubIdentity;
   readiness(): Promise<{ ready: boolean; sources: SourceStatus[] }>;
   close(): Promise<void>;
 }
@@ -71,15 +84,34 @@ function publicErrorsPlugin(logger: Logger): ApolloServerPlugin<HubContext> {
   };
 }
 
-async function meshContext(mesh: MeshInstance, requestId: string): Promise<HubContext> {
+async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal): Promise<HubContext> {
   // No consumer headers go into Mesh's context: upstream calls carry only the hub's own credentials.
   const { contextFactory } = mesh.getEnveloped({});
-  return (await contextFactory({ requestId })) as HubContext;
+  return (await contextFactory({ requestId, principal })) as HubContext;
+}
+
+/** The caller, or the GraphQL error Apollo answers with HTTP 401 (never a stack, never jose's words). */
+async function authenticate(identity: Identity, authorization: string | undefined, requestId: string, logger: Logger): Promise<Principal> {
+  try {
+    return await identity.authenticate(authorization);
+  } catch (error) {
+    if (isTongxiangError(error) && error.code === 'UNAUTHENTICATED') throw authenticationFailure(error);
+    logger.error('authentication failed unexpectedly', { requestId, error: isTongxiangError(error) ? error.code : String(error) });
+    throw graphQLError('INTERNAL', { requestId });
+  }
 }
 
 export async function startHub(config: HubConfig, options: { logger?: Logger } = {}): Promise<Hub> {
   const logger = options.logger ?? createLogger();
   await mkdir(config.dataDir, { recursive: true });
+
+  const identity = await createIdentity(config.identity, {
+    dataDir: config.dataDir,
+    onUnexpected: (error) => logger.warn('token verification failed on the hub side', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+  });
+  if (identity.mode === 'local' && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    logger.warn('the hub signs its own tokens (local issuer) while listening beyond this machine; set TONGXIANG_OIDC_ISSUER or TONGXIANG_JWKS_FILE in production', { host: config.host });
+  }
 
   let demo: DemoUpstreams | null = null;
   let effective = config;
@@ -125,7 +157,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         const incoming = request.headers['x-request-id'];
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         reply.header('x-request-id', requestId);
-        return meshContext(mesh!, requestId);
+        const principal = await authenticate(identity, request.headers.authorization, requestId, logger);
+        return meshContext(mesh!, requestId, principal);
       },
     });
     app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
@@ -156,7 +189,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       return closing;
     };
 
-    return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, readiness, close });
+    const hubIdentity: HubIdentity = Object.freeze({ mode: identity.mode, issuer: identity.issuer, audience: identity.audience, keySource: identity.keySource });
+    return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, identity: hubIdentity, readiness, close });
   } catch (error) {
     await app?.close().catch(() => undefined);
     mesh?.destroy();

@@ -1,17 +1,34 @@
 /**
- * `tongxiang <command>` — the hub's command line. Later issues add commands (token, contracts,
- * audit, drop); each is a small module registered in COMMANDS.
+ * `tongxiang <command>` — the hub's command line. Later issues add commands (contracts, audit,
+ * drop); each is a small module registered in COMMANDS.
  */
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TongxiangError, isTongxiangError } from '../../core/index.ts';
 import { loadConfig } from '../config.ts';
+import { DEFAULT_TTL_SECONDS, issueLocalToken, parseTtl } from '../identity/index.ts';
 import { createLogger } from '../log.ts';
 import { startHub, type Hub } from '../server.ts';
 
 interface Command {
   readonly summary: string;
   run(argv: string[]): Promise<number>;
+}
+
+/** A word for a POSIX shell: as is when safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** How to get a token for the example: `tongxiang token` on the local issuer, else the issuer's own way. */
+function tokenLine(hub: Hub): string {
+  if (hub.identity.mode !== 'local') {
+    return `# TOKEN: 由 ${hub.identity.issuer} 签发的令牌 / a token issued by ${hub.identity.issuer} (aud ${hub.identity.audience})`;
+  }
+  const dataDir = hub.config.dataDir === resolve('data') ? '' : ` --data-dir ${shellWord(hub.config.dataDir)}`;
+  return `TOKEN=$(npx tongxiang token --dept 341504.mzj --role developer${dataDir})`;
 }
 
 function banner(hub: Hub): string {
@@ -34,7 +51,8 @@ function banner(hub: Hub): string {
   lines.push(
     '',
     `示例 / Example — ${example.title}:`,
-    `curl -s ${hub.graphqlUrl} -H 'content-type: application/json' \\`,
+    tokenLine(hub),
+    `curl -s ${hub.graphqlUrl} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
     `  --data '${body.replace(/'/g, "'\\''")}'`,
     '',
   );
@@ -83,7 +101,50 @@ const start: Command = {
   },
 };
 
-const COMMANDS: Record<string, Command> = { start };
+function defaultSubject(): string {
+  try {
+    const name = userInfo().username;
+    return name.length > 0 ? name : 'local-user';
+  } catch {
+    return 'local-user';
+  }
+}
+
+const token: Command = {
+  summary: '签发本地令牌 / print a token of the local issuer  --dept CODE --role ROLE [--role ...] [--sub NAME] [--client ID] [--ttl 8h] [--data-dir DIR] [--config FILE]',
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        dept: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        sub: { type: 'string' },
+        client: { type: 'string' },
+        ttl: { type: 'string' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.dept) throw new TongxiangError('BAD_USER_INPUT', { reason: '--dept is required, e.g. --dept 341504.mzj' });
+    if (!values.role?.length) throw new TongxiangError('BAD_USER_INPUT', { reason: '--role is required, e.g. --role developer' });
+    const ttlSeconds = values.ttl === undefined ? DEFAULT_TTL_SECONDS : parseTtl(values.ttl);
+    if (ttlSeconds === null) throw new TongxiangError('BAD_USER_INPUT', { reason: `--ttl must look like 30m, 8h or 7d (got ${JSON.stringify(values.ttl)})` });
+    const overrides = values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] };
+    const config = loadConfig({ env: process.env, file: values.config, overrides });
+    const jwt = await issueLocalToken(config.identity, config.dataDir, {
+      subject: values.sub ?? defaultSubject(),
+      department: values.dept,
+      roles: values.role,
+      client: values.client ?? null,
+      ttlSeconds,
+    });
+    process.stdout.write(jwt + '\n'); // the token alone, so TOKEN=$(tongxiang token ...) works
+    return 0;
+  },
+};
+
+const COMMANDS: Record<string, Command> = { start, token };
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  tongxiang ${name.padEnd(8)} ${c.summary}`);

@@ -1,13 +1,15 @@
 /**
  * `tongxiang start --demo` as a user runs it (what `npm start` does): a real child process that
  * prints its URL and a ready-to-paste example, answers that example, and stops cleanly on SIGTERM.
+ * `tongxiang token` as a script runs it: the token alone on stdout, errors on stderr.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT, loadConfig } from '../config.ts';
+import { PRIVATE_KEY_FILE, createIdentity, localKeyDir } from '../identity/index.ts';
 
 function runCli(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'gateway/bin/tongxiang.js'), ...args], {
@@ -21,6 +23,15 @@ function runCli(args: string[], env: Record<string, string> = {}) {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+const ONE_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/;
+
+/** `tongxiang token ...` to completion: its exit code and what it wrote. */
+async function token(args: string[], env: Record<string, string> = {}) {
+  const run = runCli(['token', ...args], env);
+  const code = await run.exited;
+  return { code, out: run.out(), err: run.err() };
 }
 
 describe('tongxiang CLI', () => {
@@ -37,7 +48,14 @@ describe('tongxiang CLI', () => {
       const url = /curl -s (\S+)/.exec(out)![1]!;
       const body = /--data '(.*)'$/m.exec(out)![1]!;
       expect(out).toContain('通享 Tongxiang');
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(out).toContain('-H "authorization: Bearer $TOKEN"');
+      // The banner's own token command, run as printed.
+      const tokenArgs = /^TOKEN=\$\(npx tongxiang token (.+)\)$/m.exec(out)![1]!.split(' ');
+      expect(tokenArgs).toEqual(['--dept', '341504.mzj', '--role', 'developer', '--data-dir', dataDir]);
+      const issued = await token(tokenArgs);
+      expect(issued.code).toBe(0);
+      expect(issued.out).toMatch(ONE_TOKEN);
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.out.trim()}` }, body });
       const json = (await res.json()) as { data: { person: { allowances: unknown[]; insurance: unknown[] } }; errors?: unknown };
       expect(json.errors).toBeUndefined();
       expect(json.data.person.allowances.length).toBeGreaterThan(0);
@@ -69,9 +87,10 @@ describe('tongxiang CLI', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const url = /curl -s (\S+)/.exec(run.out())![1]!;
+      const issued = await token(['--dept', '341504.mzj', '--role', 'developer', '--data-dir', dataDir]);
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.out.trim()}` },
         body: JSON.stringify({ query: '{ person(idNumber: "341504197111070137") { name insurance { status } enterprisesAsLegalRepresentative { name } } }' }),
       });
       const text = await res.text();
@@ -100,6 +119,52 @@ describe('tongxiang CLI', () => {
     expect(run.err()).toContain('TONGXIANG_SAMR_URL');
     await rm(dataDir, { recursive: true, force: true });
   });
+
+  it('prints a token alone on one line, which the data directory\'s key verifies with the claims asked for', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-cli-'));
+    try {
+      const issued = await token(['--dept', '341623.mzj', '--role', 'developer', '--role', 'data_owner', '--sub', 'wang.li', '--client', 'lixin-dibao', '--ttl', '1h', '--data-dir', dataDir]);
+      expect(issued.code).toBe(0);
+      expect(issued.out).toMatch(ONE_TOKEN);
+      expect(issued.err).toBe('');
+      const key = await stat(join(localKeyDir(dataDir), PRIVATE_KEY_FILE));
+      if (process.platform !== 'win32') expect(key.mode & 0o777).toBe(0o600);
+      const identity = await createIdentity(loadConfig({ env: {} }).identity, { dataDir });
+      const principal = await identity.authenticate(`Bearer ${issued.out.trim()}`);
+      expect(principal).toMatchObject({ subject: 'wang.li', client: 'lixin-dibao', roles: ['developer', 'data_owner'] });
+      expect(principal.department).toMatchObject({ code: '341623.mzj', regionCode: '341623', level: 'county' });
+      expect(principal.expiresAt * 1000 - Date.now()).toBeGreaterThan(50 * 60_000);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses to sign when the hub is set up to verify an external issuer\'s tokens', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-cli-'));
+    try {
+      const issued = await token(['--dept', '341504.mzj', '--role', 'developer', '--data-dir', dataDir], { TONGXIANG_OIDC_ISSUER: 'https://idp.example.gov.cn/realms/ah' });
+      expect(issued.code).not.toBe(0);
+      expect(issued.out).toBe('');
+      expect(issued.err).toContain('FORBIDDEN_ACTION');
+      await expect(stat(localKeyDir(dataDir))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses an unknown role or department on stderr, with nothing on stdout', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-cli-'));
+    try {
+      for (const args of [['--dept', '341504.mzj', '--role', 'superuser'], ['--dept', 'mzj', '--role', 'developer'], ['--role', 'developer']]) {
+        const issued = await token([...args, '--data-dir', dataDir]);
+        expect(issued.code).not.toBe(0);
+        expect(issued.out).toBe('');
+        expect(issued.err).toContain('BAD_USER_INPUT');
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('answers an unknown command with usage and exit code 2', async () => {
     const run = runCli(['frobnicate']);

@@ -3,7 +3,7 @@
  * links, against the real demo upstreams (SOAP server, REST server, dropped files).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postGraphQL, startTestHub, type TestHub } from './harness.ts';
+import { startTestHub, type TestHub } from './harness.ts';
 
 let t: TestHub;
 beforeAll(async () => {
@@ -58,7 +58,7 @@ describe('SOAP source (安徽省市场监督管理局法人库)', () => {
     const e = t.upstreams.data.enterprises[0]!;
     const res = await fetch(sibling.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sibling.token}` },
       body: JSON.stringify({ query: `query($c: String!) { getEnterprise(creditCode: $c) { name } }`, variables: { c: e.creditCode } }),
     });
     const body = (await res.json()) as { data: unknown; errors: Array<{ path: string[]; extensions: Record<string, unknown> }> };
@@ -70,8 +70,7 @@ describe('SOAP source (安徽省市场监督管理局法人库)', () => {
   it('speaks SOAP 1.2 when configured for it', async () => {
     const sibling = await t.startSibling({ TONGXIANG_SAMR_SOAP_VERSION: '1.2', TONGXIANG_SAMR_URL: t.upstreams.registryEndpoint12 });
     const e = t.upstreams.data.enterprises[3]!;
-    const res = await postGraphQL<{ enterprise: { name: string; legalRepresentative: { idNumber: string } } }>(
-      sibling.graphqlUrl,
+    const res = await sibling.query<{ enterprise: { name: string; legalRepresentative: { idNumber: string } } }>(
       `query($c: String!) { enterprise(creditCode: $c) { name legalRepresentative { idNumber } } }`,
       { c: e.creditCode },
     );
@@ -189,11 +188,11 @@ describe('cross-source links', () => {
 });
 
 describe('what reaches the upstreams', () => {
-  it('sends the hub\'s own API key and none of the consumer\'s headers', async () => {
+  it('sends the hub\'s own API key and none of the consumer\'s headers, its token included', async () => {
     const before = t.restProxy.seen.length;
     const res = await fetch(t.hub.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': 'consumer-supplied', authorization: 'Bearer consumer-token', cookie: 'session=1' },
+      headers: { 'content-type': 'application/json', 'x-api-key': 'consumer-supplied', authorization: `Bearer ${t.token}`, cookie: 'session=1' },
       body: JSON.stringify({ query: `query($id: IdNumber!) { personInsurance(idNumber: $id) { idNumber } }`, variables: { id: t.upstreams.data.named.applicantClean } }),
     });
     expect(res.status).toBe(200);

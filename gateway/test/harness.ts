@@ -1,7 +1,8 @@
 /**
  * One harness for gateway tests: the demo upstreams as real servers, a fault proxy in front of
  * the SOAP and REST ones, a hub on port 0 with its own temporary data directory, and a `query`
- * helper speaking GraphQL over HTTP.
+ * helper speaking GraphQL over HTTP as a county developer (341504.mzj), with a token from the
+ * hub's local issuer — the same key files `tongxiang token` uses for that data directory.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../../sources/testing/fault-proxy.ts';
 import { loadConfig, type HubConfig } from '../config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../demo.ts';
+import { issueLocalToken, type TokenRequest } from '../identity/index.ts';
 import { silentLogger } from '../log.ts';
 import { startHub, type Hub } from '../server.ts';
 
@@ -21,25 +23,64 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   };
 }
 
+/** Who the harness is by default: a developer of 叶集区民政局, a county department. */
+export const COUNTY_DEVELOPER: TokenRequest = Object.freeze({
+  subject: 'test-developer',
+  department: '341504.mzj',
+  roles: ['developer'],
+  client: 'county-eligibility-check',
+});
+
+export interface QueryOptions {
+  /** The bearer token to send; null sends none. Default: the hub's county developer token. */
+  readonly token?: string | null;
+}
+
+type Query = <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: QueryOptions) => Promise<GraphQLResponse<T>>;
+
+/** A hub started by the harness, with a token of its own local issuer. */
+export interface TestHubInstance extends Hub {
+  /** The county developer's token for this hub. */
+  readonly token: string;
+  readonly query: Query;
+  /** Another token from this hub's local issuer. */
+  tokenFor(request: Partial<TokenRequest> & { ttlSeconds?: number }): Promise<string>;
+}
+
 export interface TestHub {
-  readonly hub: Hub;
+  readonly hub: TestHubInstance;
   readonly upstreams: DemoUpstreams;
   readonly soapProxy: FaultProxy;
   readonly restProxy: FaultProxy;
   readonly dataDir: string;
-  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** The county developer's token for `hub`. */
+  readonly token: string;
+  readonly query: Query;
+  tokenFor(request: Partial<TokenRequest> & { ttlSeconds?: number }): Promise<string>;
   /** Another hub on the same upstreams with some settings changed (e.g. a wrong password). */
-  startSibling(variables: Record<string, string>): Promise<Hub>;
+  startSibling(variables: Record<string, string>): Promise<TestHubInstance>;
   close(): Promise<void>;
 }
 
-export async function postGraphQL<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { token?: string | null } = {},
+): Promise<GraphQLResponse<T>> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
+}
+
+async function withToken(hub: Hub): Promise<TestHubInstance> {
+  const tokenFor = (request: Partial<TokenRequest> & { ttlSeconds?: number }) =>
+    issueLocalToken(hub.config.identity, hub.config.dataDir, { ...COUNTY_DEVELOPER, ttlSeconds: 3600, ...request });
+  const token = await tokenFor({});
+  const query: Query = (q, variables, options = {}) =>
+    postGraphQL(hub.graphqlUrl, q, variables, { token: options.token === undefined ? token : options.token });
+  return Object.freeze({ ...hub, token, query, tokenFor });
 }
 
 export async function startTestHub(options: { upstreamTimeoutMs?: number } = {}): Promise<TestHub> {
@@ -67,9 +108,9 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number } = {})
       },
     });
 
-  let hub: Hub;
+  let hub: TestHubInstance;
   try {
-    hub = await startHub(configFor(dataDir), { logger: silentLogger });
+    hub = await withToken(await startHub(configFor(dataDir), { logger: silentLogger }));
   } catch (error) {
     await Promise.allSettled([soapProxy.close(), restProxy.close(), upstreams.close()]);
     throw error;
@@ -81,12 +122,14 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number } = {})
     soapProxy,
     restProxy,
     dataDir,
-    query: (query, variables) => postGraphQL(hub.graphqlUrl, query, variables),
+    token: hub.token,
+    query: hub.query,
+    tokenFor: hub.tokenFor,
     async startSibling(variables) {
       const dir = await mkdtemp(join(tmpdir(), 'tongxiang-sibling-'));
       const sibling = await startHub(configFor(dir, variables), { logger: silentLogger });
       siblings.push(sibling);
-      return sibling;
+      return withToken(sibling);
     },
     async close() {
       await Promise.allSettled(siblings.map((s) => s.close()));

@@ -5,7 +5,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postGraphQL, startTestHub, type TestHub } from './harness.ts';
+import { startTestHub, type TestHub } from './harness.ts';
 
 let t: TestHub;
 const TIMEOUT_MS = 1500;
@@ -122,15 +122,14 @@ describe('CivilAffairsRosters (file drop)', () => {
     try {
       // A hub starting now loads the drop folder, garbage included.
       const sibling = await t.startSibling({});
-      const files = await postGraphQL<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(
-        sibling.graphqlUrl,
+      const files = await sibling.query<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(
         `{ dropFiles(department: "341504.mzj") { fileName status reason } }`,
       );
       expect(files.body.errors).toBeUndefined();
       const byName = new Map(files.body.data!.dropFiles.map((f) => [f.fileName, f]));
       expect(byName.get('叶集区低保名册-2026-11.xlsx')).toMatchObject({ status: 'FAILED', reason: expect.any(String) });
       expect(byName.get('叶集区低保名册-2026-10.xlsx')?.status).toBe('LOADED');
-      const res = await postGraphQL<Body>(sibling.graphqlUrl, QUERY, { id: t.upstreams.data.named.applicantWithEnterprise });
+      const res = await sibling.query<Body>(QUERY, { id: t.upstreams.data.named.applicantWithEnterprise });
       expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
       expect(await readFile(file)).toEqual(garbage); // the original is never modified
     } finally {
