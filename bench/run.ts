@@ -225,7 +225,7 @@ function benchQueries(examples: UpstreamsReady['examples']): BenchQuery[] {
       query: `query Households {
   allowanceHouseholds(regionCode: "341504", first: 100) {
     total
-    items { householdId headName headIdNumber members monthlyAmount township village approvalDate regionCode month }
+    items { headName headIdNumber members monthlyAmount township village approvalDate regionCode month }
   }
 }`,
       variables: {},

@@ -30,6 +30,8 @@ export interface HubConfig {
   readonly demo: boolean;
   /** How callers are authenticated: the local issuer, a JWKS file or an OIDC issuer. */
   readonly identity: IdentitySettings;
+  /** PostgreSQL for contracts (DATABASE_URL); null: PGlite in the data directory. Holds a password: never log it. */
+  readonly databaseUrl: string | null;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -154,6 +156,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     shutdownGraceMs,
     demo,
     identity,
+    databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     variables: Object.freeze(variables),
   });
 }

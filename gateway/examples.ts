@@ -18,7 +18,7 @@ export function exampleQueries(ids: { applicant: string; enterprise: string }): 
     idNumber
     name
     regionCode
-    allowances { householdId month monthlyAmount township village }
+    allowances { month monthlyAmount members township village }
     insurance { insuranceType scheme status contributionBase employerCreditCode }
     employment { employerName startDate endDate }
     enterprisesAsLegalRepresentative { creditCode name status registeredCapital }

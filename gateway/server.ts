@@ -19,6 +19,7 @@ import { exampleQueries, type ExampleQuery } from './examples.ts';
 import { authenticationFailure, createIdentity, type Identity, type IdentityMode } from './identity/index.ts';
 import { landingPage } from './landing.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startGovernance, type Governance } from './governance.ts';
 import { loadMesh } from './mesh-loader.ts';
 
 export interface HubContext extends BaseContext {
@@ -122,15 +123,17 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
 
   let mesh: MeshInstance | undefined;
   let app: FastifyInstance | undefined;
+  let governance: Governance | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
+    governance = await startGovernance(effective, mesh.schema, logger);
     const meshConfig: YamlConfig.Config = loaded.config;
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
     app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
     const apollo = new ApolloServer<HubContext>({
-      schema: mesh.schema,
+      schema: governance.schema,
       introspection: true,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
@@ -182,7 +185,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
           mesh!.destroy();
           // Mesh's destroy is synchronous; the dataset store closes asynchronously. Wait for it,
           // within the grace period, so nothing still writes to the data directory.
-          await withDeadline(settleFileDropStores(), config.shutdownGraceMs);
+          await withDeadline(Promise.all([settleFileDropStores(), governance!.close()]), config.shutdownGraceMs);
           await demo?.close();
         }
       })();
@@ -194,7 +197,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   } catch (error) {
     await app?.close().catch(() => undefined);
     mesh?.destroy();
-    await withDeadline(settleFileDropStores(), config.shutdownGraceMs);
+    await withDeadline(Promise.all([settleFileDropStores(), governance?.close()]), config.shutdownGraceMs);
     await demo?.close();
     throw error;
   }

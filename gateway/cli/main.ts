@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TongxiangError, isTongxiangError } from '../../core/index.ts';
+import { contractsCommand } from '../admin/cli.ts';
 import { loadConfig } from '../config.ts';
 import { DEFAULT_TTL_SECONDS, issueLocalToken, parseTtl } from '../identity/index.ts';
 import { createLogger } from '../log.ts';
@@ -144,7 +145,7 @@ const token: Command = {
   },
 };
 
-const COMMANDS: Record<string, Command> = { start, token };
+const COMMANDS: Record<string, Command> = { start, token, contracts: contractsCommand };
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  tongxiang ${name.padEnd(8)} ${c.summary}`);

@@ -22,7 +22,7 @@ afterEach(() => {
 
 const QUERY = `query($id: String!) { person(idNumber: $id) {
   idNumber
-  allowances { householdId month }
+  allowances { month monthlyAmount }
   insurance { insuranceType status }
   enterprisesAsLegalRepresentative { creditCode name }
 } }`;
