@@ -1,0 +1,161 @@
+/**
+ * Field-level authorization (字段级授权) for the hub, as one schema and one plugin:
+ *
+ *   const enforcement = createEnforcement({ schema, catalogue, mode, grantsFor, clock });
+ *   new ApolloServer({ schema: enforcement.schema, plugins: [enforcement.plugin, ...] });
+ *
+ * The plugin decides, in one `didResolveOperation`, every coordinate the operation can touch
+ * (policies' collectCoordinates and decideFieldAccess, the caller's active grants loaded once);
+ * the schema's wrapped resolvers apply the decisions field by field and row by row.
+ */
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { ActiveGrant } from '../../contracts/index.ts';
+import { graphQLError, TongxiangError, type Clock, type Principal } from '../../core/index.ts';
+import {
+  catalogueInvalid,
+  checkCatalogueAgainstSchema,
+  collectCoordinates,
+  decideFieldAccess,
+  describeDenial,
+  publicSchema,
+  type Catalogue,
+  type Decision,
+  type DecisionGrant,
+  type InactiveGrant,
+} from '../../policies/index.ts';
+import { wrapResolvers } from './resolvers.ts';
+import { reservedAliasesIn } from './selection.ts';
+import { coordinateRecord, setState, useContract, type EnforcementMode, type RequestState } from './state.ts';
+
+export const ENFORCEMENT_MODES: readonly EnforcementMode[] = Object.freeze(['null-field', 'reject-operation']);
+
+/** What the plugin needs of the request context: the principal the `context` function authenticated. */
+export interface EnforcementContext extends BaseContext {
+  readonly principal?: Principal | null | undefined;
+}
+
+export interface EnforcementOptions {
+  /** The built graph (Mesh's schema), not-shared fields included: the public schema is made from it. */
+  readonly schema: GraphQLSchema;
+  readonly catalogue: Catalogue;
+  /** `null-field` (default): denied fields are null with FORBIDDEN_FIELD; `reject-operation`: any denial refuses the operation (403). */
+  readonly mode?: EnforcementMode;
+  /** The caller department's active grants at `now` (ms); called once per operation. */
+  readonly grantsFor: (principal: Principal, now: number) => Promise<readonly (ActiveGrant | DecisionGrant)[]>;
+  readonly clock: Clock;
+  /**
+   * Optional: the caller department's contracts in other states (pending, suspended, revoked,
+   * expired...) naming coordinates, only so a denial can say which contract and why.
+   */
+  readonly inactiveFor?: (principal: Principal, now: number) => Promise<readonly InactiveGrant[]>;
+  /**
+   * Coordinates the catalogue does not govern (the hub's own admin API merged into the graph):
+   * neither decided nor wrapped. Default: none — everything is governed, deny by default.
+   */
+  readonly ungoverned?: (coordinate: string) => boolean;
+  /** Check the catalogue against `schema` and throw CATALOGUE_INVALID on a mismatch (default true). */
+  readonly checkCatalogue?: boolean;
+}
+
+export interface Enforcement<Ctx extends EnforcementContext> {
+  /** The public schema: not-shared fields removed, every governed field's resolver wrapped. */
+  readonly schema: GraphQLSchema;
+  readonly plugin: ApolloServerPlugin<Ctx>;
+  readonly mode: EnforcementMode;
+}
+
+function withStatus(error: GraphQLError, status: number, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: { ...error.extensions, ...extra, http: { status } },
+    originalError: error.originalError ?? undefined,
+  });
+}
+
+function byType(decisions: ReadonlyMap<string, Decision>): Map<string, Map<string, Decision>> {
+  const out = new Map<string, Map<string, Decision>>();
+  for (const [coordinate, decision] of decisions) {
+    const type = coordinate.slice(0, coordinate.indexOf('.'));
+    let map = out.get(type);
+    if (!map) out.set(type, (map = new Map()));
+    map.set(coordinate, decision);
+  }
+  return out;
+}
+
+export function createEnforcement<Ctx extends EnforcementContext = EnforcementContext>(options: EnforcementOptions): Enforcement<Ctx> {
+  const { catalogue, grantsFor, clock } = options;
+  const mode = options.mode ?? 'null-field';
+  if (!ENFORCEMENT_MODES.includes(mode)) throw new TongxiangError('CONFIG_INVALID', { reason: `enforcement mode must be one of ${ENFORCEMENT_MODES.join(', ')}` });
+  if (typeof grantsFor !== 'function' || typeof clock?.now !== 'function') throw new TongxiangError('CONFIG_INVALID', { reason: 'enforcement needs grantsFor and clock' });
+  const ungoverned = options.ungoverned ?? (() => false);
+  if (options.checkCatalogue !== false) {
+    const problems = checkCatalogueAgainstSchema(catalogue, options.schema).filter((p) => !ungoverned(p.slice(0, p.indexOf(':'))));
+    if (problems.length > 0) throw catalogueInvalid(problems);
+  }
+  const schema = wrapResolvers(publicSchema(options.schema, catalogue), { catalogue, ungoverned });
+
+  const plugin: ApolloServerPlugin<Ctx> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(requestContext) {
+          const contextValue = requestContext.contextValue;
+          const principal = contextValue.principal;
+          if (!principal) throw withStatus(graphQLError('UNAUTHENTICATED', { reason: 'no principal' }), 401);
+          const reserved = reservedAliasesIn(requestContext.document);
+          if (reserved.length > 0) {
+            throw withStatus(graphQLError('BAD_USER_INPUT', { reason: `aliases beginning with tongxiang__ are reserved: ${reserved.join(', ')}` }), 400);
+          }
+          const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
+          const collected = collectCoordinates(schema, requestContext.document, operationName, requestContext.request.variables ?? {});
+          const coordinates = [...collected.coordinates].filter((c) => !ungoverned(c));
+          const now = clock.now();
+          const [grants, inactive] =
+            coordinates.length > 0 ? await Promise.all([grantsFor(principal, now), options.inactiveFor?.(principal, now) ?? []]) : [[], []];
+          const decisions = decideFieldAccess({ principal, grants, inactive, catalogue, coordinates, now });
+          const denied = [...decisions.values()].filter((d): d is Extract<Decision, { kind: 'deny' }> => d.kind === 'deny');
+          const rejected = mode === 'reject-operation' && denied.length > 0;
+
+          const state: RequestState = {
+            principal,
+            decisions,
+            byType: byType(decisions),
+            rows: new WeakMap(),
+            selections: new WeakMap(),
+            fragments: null,
+            fragmentsSource: null,
+            contractIds: new Set(),
+            purposes: new Set(),
+            purposeOf: new Map(grants.map((g) => [g.contractId, g.purpose])),
+            rowsWithheld: 0,
+            subjects: new Set(),
+            base: Object.freeze({
+              department: principal.department.code,
+              subject: principal.subject,
+              client: principal.client,
+              operationName,
+              decidedAt: now,
+              mode,
+              rejected,
+              introspection: [...collected.introspection].sort(),
+              coordinates: [...decisions.values()].map(coordinateRecord).sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1)),
+            }),
+          };
+          for (const d of decisions.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
+          setState(contextValue, state);
+
+          if (rejected) {
+            const list = denied.map((d) => d.coordinate).sort();
+            throw withStatus(graphQLError('FORBIDDEN_FIELD', { coordinate: list.join(', '), reason: 'reject-operation' }), 403, {
+              coordinates: list,
+              denials: denied
+                .sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1))
+                .map((d) => ({ coordinate: d.coordinate, reason: d.reason, owners: d.owners, ...describeDenial(d) })),
+            });
+          }
+        },
+      };
+    },
+  };
+  return Object.freeze({ schema, plugin, mode });
+}

@@ -1,0 +1,171 @@
+/**
+ * Every field of the public schema with its resolver wrapped (only `resolve`: Mesh's stitching
+ * keeps its `selectionSet`s and other field config). Before a field resolves, its decision for this
+ * row is looked up: deny → FORBIDDEN_FIELD at its path and the inner resolver is never called;
+ * mask → inner, then the catalogue's rule; allow → inner. A field returning objects decides each
+ * returned row (jurisdiction): out-of-scope rows are left out of lists, and a single one becomes
+ * null with OUT_OF_JURISDICTION. Conditional fields lose their outer non-null in the public
+ * schema, so that a denial nulls the field itself, not its parent row or page.
+ */
+import {
+  defaultFieldResolver,
+  getNamedType,
+  isAbstractType,
+  isCompositeType,
+  isLeafType,
+  isNonNullType,
+  type GraphQLFieldResolver,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from 'graphql';
+import { mapSchema, MapperKind } from '@graphql-tools/utils';
+import { graphQLError } from '../../core/index.ts';
+import { decideRow, describeDenial, maskValue, NO_REGION, rowRegion, type Catalogue, type Decision } from '../../policies/index.ts';
+import { rewriteInfo, rowFields, rowValue } from './selection.ts';
+import { stateOf, useContract, type RequestState, type RowState } from './state.ts';
+
+/** Scalars a masked value (always a string) may be returned as; any other leaf cannot be masked. */
+const STRING_SCALARS: ReadonlySet<string> = new Set(['String', 'ID']);
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function then(value: unknown, fn: (v: unknown) => unknown): unknown {
+  return isPromiseLike(value) ? Promise.resolve(value).then(fn) : fn(value);
+}
+
+export function forbidden(decision: Extract<Decision, { kind: 'deny' }>) {
+  const words = describeDenial(decision);
+  return graphQLError('FORBIDDEN_FIELD', {
+    coordinate: decision.coordinate,
+    reason: decision.reason,
+    reasonZh: words.zh,
+    reasonEn: words.en,
+    owner: decision.owners.join(','),
+    contractId: decision.contractId ?? undefined,
+  });
+}
+
+function notDecided(coordinate: string): Extract<Decision, { kind: 'deny' }> {
+  return { kind: 'deny', code: 'FORBIDDEN_FIELD', coordinate, reason: 'not-catalogued', owners: [], contractId: null, state: null };
+}
+
+/** The decision for `coordinate` on this parent row: the row's own when it was decided, else the operation's. */
+function decisionFor(state: RequestState, parent: unknown, coordinate: string): Decision {
+  const row = typeof parent === 'object' && parent !== null ? state.rows.get(parent) : undefined;
+  return row?.fields?.get(coordinate) ?? state.decisions.get(coordinate) ?? notDecided(coordinate);
+}
+
+function concreteType(schema: GraphQLSchema, returned: GraphQLNamedType, row: Record<string, unknown>): string | null {
+  if (!isAbstractType(returned)) return returned.name;
+  const typename = row.__typename;
+  if (typeof typename === 'string' && schema.getPossibleTypes(returned).some((t) => t.name === typename)) return typename;
+  const possible = schema.getPossibleTypes(returned);
+  return possible.length === 1 ? possible[0]!.name : null;
+}
+
+type Verdict = { readonly visible: true } | { readonly visible: false; readonly regionCode: string | null };
+
+/** Decides one returned row and remembers, for its fields, the decisions that apply to it. */
+function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestState, returned: GraphQLNamedType, parent: unknown, row: unknown): Verdict {
+  if (typeof row !== 'object' || row === null || row instanceof Error) return { visible: true };
+  const values = row as Record<string, unknown>;
+  const typeName = concreteType(schema, returned, values);
+  if (typeName === null) {
+    // An abstract type whose concrete type cannot be told: only when no possible type has anything to decide.
+    const anyGoverned = isAbstractType(returned) && schema.getPossibleTypes(returned).some((t) => state.byType.has(t.name));
+    return anyGoverned ? { visible: false, regionCode: null } : { visible: true };
+  }
+  const parentRow = typeof parent === 'object' && parent !== null ? state.rows.get(parent) : undefined;
+  const own: Record<string, unknown> = {};
+  for (const f of rowFields(catalogue, typeName)) own[f] = rowValue(values, f);
+  const region = rowRegion(catalogue, typeName, own, parentRow?.region ?? NO_REGION);
+  const decisions = state.byType.get(typeName);
+  if (!decisions) {
+    remember(state, row, { region, fields: null });
+    return { visible: true };
+  }
+  const decided = decideRow({ principal: state.principal, catalogue, typeName, values: own, region, decisions });
+  if (decided.kind === 'out-of-jurisdiction') return { visible: false, regionCode: decided.regionCode };
+  for (const d of decided.fields.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
+  remember(state, row, { region, fields: decided.fields });
+  return { visible: true };
+}
+
+/** The same object met twice (a memoised upstream answer) keeps the stricter reading: the first. */
+function remember(state: RequestState, row: object, entry: RowState): void {
+  if (!state.rows.has(row)) state.rows.set(row, entry);
+}
+
+function filterRows(schema: GraphQLSchema, catalogue: Catalogue, state: RequestState, returned: GraphQLNamedType, parent: unknown, value: unknown): unknown {
+  if (value === null || value === undefined || value instanceof Error) return value;
+  if (Array.isArray(value) || (typeof value === 'object' && Symbol.iterator in value && typeof value !== 'string')) {
+    const out: unknown[] = [];
+    for (const item of value as Iterable<unknown>) {
+      if (Array.isArray(item)) {
+        out.push(filterRows(schema, catalogue, state, returned, parent, item));
+        continue;
+      }
+      if (decideOne(schema, catalogue, state, returned, parent, item).visible) out.push(item);
+      else state.rowsWithheld += 1;
+    }
+    return out;
+  }
+  const verdict = decideOne(schema, catalogue, state, returned, parent, value);
+  if (verdict.visible) return value;
+  state.rowsWithheld += 1;
+  throw graphQLError('OUT_OF_JURISDICTION', { regionCode: verdict.regionCode ?? 'unknown' });
+}
+
+export interface WrapOptions {
+  readonly catalogue: Catalogue;
+  /** Coordinates outside the catalogue (the hub's own admin API): resolved as they are. */
+  readonly ungoverned: (coordinate: string) => boolean;
+}
+
+/** The schema with every governed field's `resolve` wrapped. */
+export function wrapResolvers(schema: GraphQLSchema, options: WrapOptions): GraphQLSchema {
+  const { catalogue, ungoverned } = options;
+  return mapSchema(schema, {
+    [MapperKind.COMPOSITE_FIELD]: (config, fieldName, typeName) => {
+      const coordinate = `${typeName}.${fieldName}`;
+      if (ungoverned(coordinate)) return config;
+      const inner: GraphQLFieldResolver<unknown, unknown> = config.resolve ?? defaultFieldResolver;
+      const named = getNamedType(config.type);
+      const composite = isCompositeType(named);
+      const maskable = isLeafType(named) && STRING_SCALARS.has(named.name);
+      const subjectKey = catalogue.fields.get(coordinate)?.subjectKey ?? null;
+      const noteSubject = (state: RequestState, v: unknown): unknown => {
+        for (const s of Array.isArray(v) ? v : [v]) if (typeof s === 'string' && s !== '') state.subjects.add(`${subjectKey}:${s}`);
+        return v;
+      };
+      const resolve: GraphQLFieldResolver<unknown, unknown> = (parent, args, context, info) => {
+        const state = stateOf(context);
+        if (!state) throw graphQLError('INTERNAL', { requestId: String((context as { requestId?: unknown } | null)?.requestId ?? 'unknown') });
+        const decision = decisionFor(state, parent, coordinate);
+        if (decision.kind === 'deny') throw forbidden(decision);
+        if (decision.kind === 'mask') {
+          if (!maskable) {
+            // A mask yields a string; this field's type cannot carry one. Null with the reason, never fetched.
+            throw graphQLError('FORBIDDEN_FIELD', {
+              coordinate,
+              reason: 'mask-unavailable',
+              reasonZh: `以脱敏方式授予，但 ${named.name} 类型的字段无法返回脱敏值，需申请明文`,
+              reasonEn: `granted masked, but a masked value cannot be returned as ${named.name}; apply for it in clear`,
+              contractId: decision.contractId,
+            });
+          }
+          return then(inner(parent, args, context, info), (v) => (v instanceof Error ? v : maskValue(decision.rule, subjectKey ? noteSubject(state, v) : v)));
+        }
+        if (!composite) return subjectKey ? then(inner(parent, args, context, info), (v) => noteSubject(state, v)) : inner(parent, args, context, info);
+        return then(inner(parent, args, context, rewriteInfo(catalogue, state, info)), (v) => filterRows(info.schema, catalogue, state, named, parent, v));
+      };
+      // A field that may be denied (or masked, or out of jurisdiction) must be able to be null at
+      // its own path; non-null would null its parent instead (a whole row, a whole page).
+      const type = isNonNullType(config.type) && catalogue.fields.get(coordinate)?.sharing !== 'unconditional' ? config.type.ofType : config.type;
+      return { ...config, type, resolve };
+    },
+  });
+}
+
