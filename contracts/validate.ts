@@ -12,6 +12,11 @@ export type SharingType = 'unconditional' | 'conditional' | 'not-shared';
 export interface CatalogueEntry {
   /** Department code of the one authoritative owner (一数一源). */
   readonly owner: string;
+  /**
+   * Other departments owning the same field for their own rows (e.g. each county 民政局 owns the
+   * roster rows of its county). A contract with any of them may name the field.
+   */
+  readonly coOwners?: readonly string[];
   readonly sharing: SharingType;
 }
 
@@ -134,7 +139,8 @@ export function checkFields(
       problems.push(`${coordinate}：不予共享，不能申请 / not shared (不予共享); it cannot be requested`);
       continue;
     }
-    byOwner.set(entry.owner, [...(byOwner.get(entry.owner) ?? []), coordinate]);
+    const owner = provider !== undefined && entry.coOwners?.includes(provider) ? provider : entry.owner;
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), coordinate]);
   }
   if (provider !== undefined) {
     for (const [owner, coordinates] of byOwner) {

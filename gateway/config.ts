@@ -30,6 +30,8 @@ export interface HubConfig {
   readonly demo: boolean;
   /** How callers are authenticated: the local issuer, a JWKS file or an OIDC issuer. */
   readonly identity: IdentitySettings;
+  /** `null-field` (default): a denied field is null with FORBIDDEN_FIELD; `reject-operation`: 403 for the whole operation. */
+  readonly enforcementMode: 'null-field' | 'reject-operation';
   /** PostgreSQL for contracts (DATABASE_URL); null: PGlite in the data directory. Holds a password: never log it. */
   readonly databaseUrl: string | null;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
@@ -46,6 +48,7 @@ export interface ConfigInput {
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface FileSettings {
+  enforcementMode?: string;
   port?: number;
   host?: string;
   dataDir?: string;
@@ -146,6 +149,11 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
   variables.TONGXIANG_DROP_DIR = resolve(cwd, variables.TONGXIANG_DROP_DIR ?? join(dataDir, 'drop'));
   variables.TONGXIANG_UPSTREAM_TIMEOUT_MS = String(upstreamTimeoutMs);
 
+  const modeRaw = String(o.enforcementMode ?? env.TONGXIANG_ENFORCEMENT_MODE ?? file.enforcementMode ?? 'null-field');
+  if (modeRaw !== 'null-field' && modeRaw !== 'reject-operation') {
+    problems.push(`TONGXIANG_ENFORCEMENT_MODE must be null-field or reject-operation (got ${JSON.stringify(modeRaw)})`);
+  }
+  const enforcementMode = modeRaw === 'reject-operation' ? 'reject-operation' : 'null-field';
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -156,6 +164,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     shutdownGraceMs,
     demo,
     identity,
+    enforcementMode,
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     variables: Object.freeze(variables),
   });

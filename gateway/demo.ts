@@ -45,7 +45,9 @@ export async function startDemoUpstreams(options: { dataDir: string; seed?: numb
     throw error;
   }
 
-  const representative = data.enterprises.find((e) => e.legalRepresentativeIdNumber === data.named.legalRepresentative);
+  // The examples are for the demo token of 叶集区民政局 (341504.mzj): a 叶集区 applicant who runs an
+  // enterprise, and that enterprise — inside its jurisdiction, under its seeded contracts.
+  const representative = data.enterprises.find((e) => e.legalRepresentativeIdNumber === data.named.applicantWithEnterprise);
   return {
     data,
     variables: {
@@ -62,7 +64,7 @@ export async function startDemoUpstreams(options: { dataDir: string; seed?: numb
     insuranceUrl: insurance.url,
     dropDir,
     examples: {
-      applicant: data.named.applicantWithJob,
+      applicant: data.named.applicantWithEnterprise,
       enterprise: representative?.creditCode ?? data.enterprises[0]!.creditCode,
     },
     async close() {

@@ -19,23 +19,23 @@ export function exampleQueries(ids: { applicant: string; enterprise: string }): 
     name
     regionCode
     allowances { month monthlyAmount members township village }
-    insurance { insuranceType scheme status contributionBase employerCreditCode }
-    employment { employerName startDate endDate }
+    insurance { insuranceType scheme status employerCreditCode }
     enterprisesAsLegalRepresentative { creditCode name status registeredCapital }
   }
 }`,
       variables: { idNumber: ids.applicant },
     },
     {
-      title: '企业及其法定代表人、参保人数 / An enterprise, its legal representative and insured head-count',
+      title: '企业登记信息（法定代表人身份号码按协议脱敏）/ An enterprise, the representative\'s ID number masked as the contract grants',
       query: `query Enterprise($creditCode: String!) {
   enterprise(creditCode: $creditCode) {
     creditCode
     name
+    type
     status
-    regionCode
-    legalRepresentative { idNumber name insurance { insuranceType status } }
-    insuredEmployees { insuredCount asOf }
+    registeredCapital
+    legalRepresentativeName
+    legalRepresentativeIdNumber
   }
 }`,
       variables: { creditCode: ids.enterprise },

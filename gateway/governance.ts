@@ -3,10 +3,12 @@
  * against the live graph — an unclassified field, or an entry naming a field that does not exist,
  * stops start-up with CATALOGUE_INVALID — the contract store (PGlite in the data directory, or
  * PostgreSQL when DATABASE_URL is set), the contract service, and, in demo mode, the seed
- * contracts. The public schema hides not-shared fields and carries the admin API.
+ * contracts. The public schema hides not-shared fields, enforces the rest field by field
+ * (deny / mask / jurisdiction, gateway/enforcement) and carries the admin API.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import {
   DEMO_CONTRACTS_PATH,
@@ -18,23 +20,24 @@ import {
   type ContractStore,
 } from '../contracts/index.ts';
 import { systemClock } from '../core/index.ts';
-import { catalogueInvalid, checkCatalogueAgainstSchema, loadCatalogue, publicSchema, type Catalogue } from '../policies/index.ts';
-import { contractCatalogueLookup, extendWithAdmin } from './admin/schema.ts';
+import { loadCatalogue, type Catalogue } from '../policies/index.ts';
+import { contractCatalogueLookup, extendWithAdmin, isAdminCoordinate } from './admin/schema.ts';
+import { createEnforcement, type EnforcementContext } from './enforcement/index.ts';
 import type { HubConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
-export interface Governance {
+export interface Governance<Ctx extends EnforcementContext> {
   readonly catalogue: Catalogue;
   readonly contracts: ContractService;
-  /** The schema consumers see: not-shared fields removed, admin API added. */
+  /** The schema consumers see: not-shared fields removed, governed fields enforced, admin API added. */
   readonly schema: GraphQLSchema;
+  /** Decides every field an operation touches against the caller's active contracts. */
+  readonly plugin: ApolloServerPlugin<Ctx>;
   close(): Promise<void>;
 }
 
-export async function startGovernance(config: HubConfig, meshSchema: GraphQLSchema, logger: Logger): Promise<Governance> {
+export async function startGovernance<Ctx extends EnforcementContext>(config: HubConfig, meshSchema: GraphQLSchema, logger: Logger): Promise<Governance<Ctx>> {
   const catalogue = await loadCatalogue(join(config.meshDir, 'policies', 'catalogue'));
-  const problems = checkCatalogueAgainstSchema(catalogue, meshSchema);
-  if (problems.length > 0) throw catalogueInvalid(problems);
 
   const store: ContractStore = config.databaseUrl
     ? await createPgContractStore({ connectionString: config.databaseUrl })
@@ -45,8 +48,17 @@ export async function startGovernance(config: HubConfig, meshSchema: GraphQLSche
       const seeded = await loadSeedContracts(contracts, await readFile(DEMO_CONTRACTS_PATH, 'utf8'), systemClock.now());
       logger.info('demo contracts', { created: seeded.created.length, present: seeded.present.length });
     }
-    const schema = extendWithAdmin(publicSchema(meshSchema, catalogue), { contracts, catalogue });
-    return { catalogue, contracts, schema, close: () => store.close() };
+    // Checks the catalogue against the graph (CATALOGUE_INVALID), removes not-shared fields, wraps the rest.
+    const enforcement = createEnforcement<Ctx>({
+      schema: meshSchema,
+      catalogue,
+      mode: config.enforcementMode,
+      grantsFor: (principal, now) => contracts.grants(principal.department.code, now),
+      clock: systemClock,
+      ungoverned: (coordinate) => isAdminCoordinate(coordinate),
+    });
+    const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
+    return { catalogue, contracts, schema, plugin: enforcement.plugin, close: () => store.close() };
   } catch (error) {
     await store.close();
     throw error;

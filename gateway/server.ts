@@ -123,11 +123,11 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
 
   let mesh: MeshInstance | undefined;
   let app: FastifyInstance | undefined;
-  let governance: Governance | undefined;
+  let governance: Governance<HubContext> | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
-    governance = await startGovernance(effective, mesh.schema, logger);
+    governance = await startGovernance<HubContext>(effective, mesh.schema, logger);
     const meshConfig: YamlConfig.Config = loaded.config;
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
@@ -139,7 +139,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       csrfPrevention: true,
       // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
       stopOnTerminationSignals: false,
-      plugins: [landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
+      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
     });
     await apollo.start();
 

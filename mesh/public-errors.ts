@@ -19,7 +19,7 @@ const REQUEST_ERROR_CODES = new Set([
 ]);
 
 /** Field names a catalogue error may carry in extensions. */
-const SAFE_FIELDS = new Set(['code', 'messageZh', 'messageEn', 'source', 'sourceLabel', 'reason', 'coordinate', 'coordinates', 'owner', 'regionCode', 'file', 'requestId', 'contractId', 'from', 'action']);
+const SAFE_FIELDS = new Set(['code', 'messageZh', 'messageEn', 'source', 'sourceLabel', 'reason', 'coordinate', 'coordinates', 'owner', 'regionCode', 'file', 'requestId', 'contractId', 'from', 'action', 'denials', 'reasonZh', 'reasonEn']);
 
 function isCatalogueCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);

@@ -55,6 +55,8 @@ export function demoCatalogue(): { lookup: CatalogueLookup; set(coordinate: stri
   }
   entries.set('Person.insurance', { owner: RSJ, sharing: 'conditional' });
   entries.set('Person.employment', { owner: RSJ, sharing: 'conditional' });
+  entries.set('Person.name', { owner: RSJ, sharing: 'conditional' });
+  entries.set('Person.enterprisesAsLegalRepresentative', { owner: SCJGJ, sharing: 'conditional' });
   entries.set('Person.idNumber', { owner: RSJ, sharing: 'unconditional' });
   for (const [k, v] of OVERRIDES) entries.set(k, v);
   return {

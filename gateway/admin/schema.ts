@@ -503,6 +503,6 @@ export function contractCatalogueLookup(catalogue: Catalogue): CatalogueLookup {
   return (coordinate) => {
     const entry = catalogue.fields.get(coordinate);
     if (!entry || entry.owners.length === 0) return undefined;
-    return { owner: entry.owners[0]!, sharing: entry.sharing };
+    return { owner: entry.owners[0]!, coOwners: entry.owners.slice(1), sharing: entry.sharing };
   };
 }

@@ -56,10 +56,12 @@ describe('tongxiang CLI', () => {
       expect(issued.code).toBe(0);
       expect(issued.out).toMatch(ONE_TOKEN);
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.out.trim()}` }, body });
-      const json = (await res.json()) as { data: { person: { allowances: unknown[]; insurance: unknown[] } }; errors?: unknown };
+      const json = (await res.json()) as { data: { person: { name: string; allowances: unknown[]; insurance: unknown[] | null; enterprisesAsLegalRepresentative: unknown[] } }; errors?: unknown };
       expect(json.errors).toBeUndefined();
       expect(json.data.person.allowances.length).toBeGreaterThan(0);
-      expect(json.data.person.insurance.length).toBeGreaterThan(0);
+      expect(json.data.person.insurance).not.toBeNull(); // granted by the seeded 人社 contract
+      expect(json.data.person.enterprisesAsLegalRepresentative.length).toBeGreaterThan(0);
+      expect(json.data.person.name).toMatch(/^\p{Script=Han}\*+$/u); // granted masked
       // Demo credentials never reach the terminal.
       expect(run.out() + run.err()).not.toMatch(/password|apiKey|X-API-Key/i);
       run.child.kill('SIGTERM');
@@ -91,7 +93,7 @@ describe('tongxiang CLI', () => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.out.trim()}` },
-        body: JSON.stringify({ query: '{ person(idNumber: "341504197111070137") { name insurance { status } enterprisesAsLegalRepresentative { name } } }' }),
+        body: JSON.stringify({ query: '{ getEnterprise(creditCode: "914403001922038216") { name } personInsurance(idNumber: "341504197111070137") { idNumber } }' }),
       });
       const text = await res.text();
       expect(text).toContain('UPSTREAM_UNAVAILABLE');

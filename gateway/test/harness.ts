@@ -74,10 +74,46 @@ export async function postGraphQL<T>(
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }
 
+/**
+ * Gives the default test department (COUNTY_DEVELOPER's) an active contract, in clear and for all
+ * rows, for every conditional field of each owner — requested and approved through the public
+ * admin API — so tests about sources and links see data. Enforcement has its own tests.
+ */
+async function grantEverything(url: string, tokenFor: (r: Partial<TokenRequest>) => Promise<string>, developer: string): Promise<void> {
+  const listing = await postGraphQL<{ catalogue: Array<{ coordinate: string; owners: string[]; sharing: string }> }>(
+    url,
+    '{ catalogue { coordinate owners sharing } }',
+    {},
+    { token: developer },
+  );
+  if (!listing.body.data) throw new Error(`catalogue: ${JSON.stringify(listing.body.errors)}`);
+  const self = COUNTY_DEVELOPER.department;
+  const byOwner = new Map<string, string[]>();
+  for (const e of listing.body.data.catalogue) {
+    if (e.sharing !== 'CONDITIONAL') continue;
+    // A department sees its own rows; for co-owned fields each other owner grants its rows.
+    for (const owner of e.owners) if (owner !== self) byOwner.set(owner, [...(byOwner.get(owner) ?? []), e.coordinate]);
+  }
+  const until = new Date(Date.now() + 300 * 86_400_000).toISOString();
+  for (const [owner, coordinates] of byOwner) {
+    const requested = await postGraphQL<{ requestContract: { id: string } }>(
+      url,
+      `mutation($provider: String!, $fields: [FieldGrantInput!]!, $until: String!) { requestContract(input: { provider: $provider, fields: $fields, purpose: "自动化测试 / test suite", legalBasis: "测试 / test", scope: { kind: ALL }, validUntil: $until }) { id } }`,
+      { provider: owner, fields: coordinates.map((coordinate) => ({ coordinate })), until },
+      { token: developer },
+    );
+    if (!requested.body.data) throw new Error(`request ${owner}: ${JSON.stringify(requested.body.errors)}`);
+    const ownerToken = await tokenFor({ subject: `owner-${owner}`, department: owner, roles: ['data_owner'] });
+    const approved = await postGraphQL(url, 'mutation($id: ID!) { approveContract(id: $id) { state } }', { id: requested.body.data.requestContract.id }, { token: ownerToken });
+    if (approved.body.errors) throw new Error(`approve ${owner}: ${JSON.stringify(approved.body.errors)}`);
+  }
+}
+
 async function withToken(hub: Hub): Promise<TestHubInstance> {
   const tokenFor = (request: Partial<TokenRequest> & { ttlSeconds?: number }) =>
     issueLocalToken(hub.config.identity, hub.config.dataDir, { ...COUNTY_DEVELOPER, ttlSeconds: 3600, ...request });
   const token = await tokenFor({});
+  await grantEverything(hub.graphqlUrl, tokenFor, token);
   const query: Query = (q, variables, options = {}) =>
     postGraphQL(hub.graphqlUrl, q, variables, { token: options.token === undefined ? token : options.token });
   return Object.freeze({ ...hub, token, query, tokenFor });
