@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { loadConfig, type HubConfig } from '../gateway/config.ts';
-import { issueLocalToken } from '../gateway/identity/index.ts';
+import { issueLocalToken, type TokenRequest } from '../gateway/identity/index.ts';
+import { grantEverything } from '../gateway/test/harness.ts';
 import { silentLogger } from '../gateway/log.ts';
 import { loadMesh } from '../gateway/mesh-loader.ts';
 import { startHub } from '../gateway/server.ts';
@@ -45,7 +46,11 @@ async function hubConfig(prefix: string, variables: Record<string, string>): Pro
 export async function startTongxiang(variables: Record<string, string>): Promise<Target> {
   const config = await hubConfig('tongxiang-bench-a-', variables);
   const hub = await startHub(config, { logger: silentLogger });
-  const token = await issueLocalToken(config.identity, config.dataDir, { subject: 'bench', department: '341504.mzj', roles: ['developer'], ttlSeconds: 86_400 });
+  const tokenFor = (request: Partial<TokenRequest>) =>
+    issueLocalToken(config.identity, config.dataDir, { subject: 'bench', department: '341504.mzj', roles: ['developer'], ttlSeconds: 86_400, ...request });
+  const token = await tokenFor({});
+  // Contracts for every conditional field, so A answers what bare Apollo answers, with every policy on.
+  await grantEverything(hub.graphqlUrl, tokenFor, token);
   return {
     id: 'A',
     name: TARGET_NAMES.A,

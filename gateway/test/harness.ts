@@ -79,7 +79,7 @@ export async function postGraphQL<T>(
  * rows, for every conditional field of each owner — requested and approved through the public
  * admin API — so tests about sources and links see data. Enforcement has its own tests.
  */
-async function grantEverything(url: string, tokenFor: (r: Partial<TokenRequest>) => Promise<string>, developer: string): Promise<void> {
+export async function grantEverything(url: string, tokenFor: (r: Partial<TokenRequest>) => Promise<string>, developer: string): Promise<void> {
   const listing = await postGraphQL<{ catalogue: Array<{ coordinate: string; owners: string[]; sharing: string }> }>(
     url,
     '{ catalogue { coordinate owners sharing } }',
