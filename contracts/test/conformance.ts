@@ -431,7 +431,9 @@ function suite(makeHarness: () => Promise<StoreHarness>): void {
       expect(first.created.map((c) => c.state)).toEqual(['active', 'active', 'active', 'expired', 'pending', 'suspended']);
 
       const [clear, masked, outOfScope, expired, pending, suspended] = first.created as Contract[];
-      expect(clear!.fields.every((f) => f.mode === 'clear')).toBe(true);
+      // The 人社 contract: insurance records in clear, the person's name masked.
+      expect(clear!.fields.filter((f) => f.coordinate !== 'Person.name').every((f) => f.mode === 'clear')).toBe(true);
+      expect(clear!.fields).toContainEqual({ coordinate: 'Person.name', mode: 'masked' });
       expect(masked!.fields).toContainEqual({ coordinate: 'Enterprise.legalRepresentativeIdNumber', mode: 'masked' });
       expect(outOfScope).toMatchObject({ consumer: LIXIN_MZJ, scope: { kind: 'regions', regionCodes: ['341502', '341503'] } });
       expect(pending).toMatchObject({ consumer: LIXIN_MZJ, provider: RSJ });
