@@ -2,7 +2,7 @@
  * Summaries, the console table and docs/benchmarks.md from one benchmark run's raw records.
  */
 import type { LoadResult } from './load.ts';
-import { TARGET_NAMES, type TargetId } from './targets.ts';
+import { TARGET_IDS, TARGET_NAMES, type TargetId } from './targets.ts';
 
 export interface BenchQuery {
   readonly id: string;
@@ -144,7 +144,7 @@ export function consoleTable(report: BenchReport): string {
   const header = ['query', 'target', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'gw CPU ms/req', 'up CPU ms/req', 'gw cores', 'box cores', 'foreign'];
   const rows: string[][] = [];
   for (const q of report.queries) {
-    for (const target of ['A', 'B', 'C'] as const) {
+    for (const target of TARGET_IDS) {
       const s = find(report, q.id, target);
       if (!s) continue;
       rows.push([
@@ -164,6 +164,10 @@ export function consoleTable(report: BenchReport): string {
     const a = find(report, q.id, 'A');
     const b = find(report, q.id, 'B');
     const c = find(report, q.id, 'C');
+    const d = find(report, q.id, 'D');
+    if (a && d) {
+      rows.push([q.id, 'A/D', ratio(a.rps.median, d.rps.median), '', ratio(a.p50Ms, d.p50Ms), ratio(a.p99Ms, d.p99Ms), ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq), '', '', '', '']);
+    }
     if (a && b && c) {
       rows.push([q.id, 'A/B', ratio(a.rps.median, b.rps.median), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
       rows.push([q.id, 'A/C', ratio(a.rps.median, c.rps.median), '', '', '', '', '', '', '', '']);
@@ -181,7 +185,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
     '| target | req/s median (min–max) | p50 ms | p99 ms | gateway CPU ms/req | upstreams CPU ms/req | load-gen CPU ms/req | cores busy: gateway / all three |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const target of ['A', 'B', 'C'] as const) {
+  for (const target of TARGET_IDS) {
     const s = find(report, q.id, target);
     if (!s) continue;
     out.push(
@@ -192,6 +196,15 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   const a = find(report, q.id, 'A');
   const b = find(report, q.id, 'B');
   const c = find(report, q.id, 'C');
+  const d = find(report, q.id, 'D');
+  if (a && d) {
+    out.push('');
+    out.push(
+      `Policy tax: **A/D throughput ${ratio(a.rps.median, d.rps.median)}** (target ≥ 0.90), p50 ${ratio(a.p50Ms, d.p50Ms)}, ` +
+        `p99 ${ratio(a.p99Ms, d.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq)} ` +
+        `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification and field enforcement).`,
+    );
+  }
   if (a && b && c) {
     out.push('');
     out.push(
@@ -298,6 +311,11 @@ export function markdown(report: BenchReport): string {
   lines.push('- **A — Tongxiang**: `startHub(loadConfig(...))` exactly as shipped (Fastify, Apollo Server 5, Mesh, request id, error mapping).');
   lines.push('- **B — bare Apollo on the Mesh schema**: the same `loadMesh(config)`, `new ApolloServer({ schema: mesh.schema })` on `startStandaloneServer`, Mesh\'s context factory, nothing else.');
   lines.push('- **C — raw HTTP ceiling**: `node:http` answering the exact bytes A answers for that query, without any GraphQL.');
+  lines.push(
+    '- **D — Tongxiang with identity and enforcement off**: the same `startHub` with `benchmarkWithoutPolicies` (no token ' +
+      'verification, no field decisions; a switch reachable only from code). **A/D is the policy tax** (target ≥ 0.90). ' +
+      'A holds contracts for every conditional field, so A, B and D answer the same bytes.',
+  );
   lines.push('');
   lines.push(
     'CPU columns: *gateway* is the bench process, where A, B and C run one at a time (it includes the file-drop store, ' +

@@ -20,7 +20,7 @@ import { PROJECT_ROOT } from '../gateway/config.ts';
 import { exampleQueries } from '../gateway/examples.ts';
 import type { LoadJob, LoadResult } from './load.ts';
 import { consoleTable, markdown, summarize, type BenchQuery, type BenchReport, type Machine, type RunRecord, type Settings } from './report.ts';
-import { startBareApollo, startRawHttp, startTongxiang, type Target, type TargetId } from './targets.ts';
+import { TARGET_IDS, startBareApollo, startRawHttp, startTongxiang, startTongxiangWithoutPolicies, type Target, type TargetId } from './targets.ts';
 import type { UpstreamsCpu, UpstreamsReady } from './upstreams.ts';
 
 class BenchFailure extends Error {}
@@ -284,8 +284,8 @@ async function main(): Promise<number> {
   const settings = settingsFrom(argv);
   const info = await machine();
   const queries0 = 3;
-  const estimateS = queries0 * 3 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20;
-  const worstS = estimateS + queries0 * 3 * settings.runs * settings.retries * (settings.durationS + 2);
+  const estimateS = queries0 * 4 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20;
+  const worstS = estimateS + queries0 * 4 * settings.runs * settings.retries * (settings.durationS + 2);
   // Hard bound on the whole run: the worst case (every run repeated) plus start-up slack.
   const limitS = Math.round(worstS * 1.5 + 120);
   const watchdog = setTimeout(() => {
@@ -326,16 +326,21 @@ async function main(): Promise<number> {
     cleanups.push(() => a.close());
     const b = await startBareApollo(variables);
     cleanups.push(() => b.close());
+    const d = await startTongxiangWithoutPolicies(variables);
+    cleanups.push(() => d.close());
 
     const queries = benchQueries(examples);
     const expected = new Map<string, string>();
-    for (const q of queries) expected.set(q.id, await expectedAnswer(q, a, b));
+    for (const q of queries) {
+      expected.set(q.id, await expectedAnswer(q, a, b));
+      if ((await fetchBody(d.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: the hub without policies answers other bytes`);
+    }
     const c = await startRawHttp(expected);
     cleanups.push(() => c.close());
     for (const q of queries) {
       if ((await fetchBody(c.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: raw HTTP server answers other bytes`);
     }
-    const targets: Record<TargetId, Target> = { A: a, B: b, C: c };
+    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d };
     log('bench: targets up, answers checked (A = B byte for byte, no errors)');
 
     const records: RunRecord[] = [];
@@ -393,14 +398,14 @@ async function main(): Promise<number> {
 
     for (const q of queries) {
       if (settings.warmupS > 0) {
-        for (const id of ['A', 'B', 'C'] as const) {
+        for (const id of TARGET_IDS) {
           const r = await measure(q, id, 0, settings.warmupS);
           records.push(r);
           log(`  ${q.id} ${id} warm-up      ${Math.round(r.load.rps)} req/s`);
         }
       }
       for (let run = 1; run <= settings.runs; run++) {
-        for (const id of ['A', 'B', 'C'] as const) {
+        for (const id of TARGET_IDS) {
           const r = await measureQuietly(q, id, run);
           records.push(r);
           log(
@@ -413,7 +418,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const summaries = queries.flatMap((q) => (['A', 'B', 'C'] as const).map((id) => summarize(records, q.id, id)));
+    const summaries = queries.flatMap((q) => TARGET_IDS.map((id) => summarize(records, q.id, id)));
     const report: BenchReport = {
       version: 1,
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

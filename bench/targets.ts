@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { loadConfig, type HubConfig } from '../gateway/config.ts';
+import { parseDepartment } from '../core/index.ts';
 import { issueLocalToken, type TokenRequest } from '../gateway/identity/index.ts';
 import { grantEverything } from '../gateway/test/harness.ts';
 import { silentLogger } from '../gateway/log.ts';
 import { loadMesh } from '../gateway/mesh-loader.ts';
 import { startHub } from '../gateway/server.ts';
 
-export type TargetId = 'A' | 'B' | 'C';
+export type TargetId = 'A' | 'B' | 'C' | 'D';
+export const TARGET_IDS: readonly TargetId[] = ['A', 'D', 'B', 'C'];
 
 export interface Target {
   readonly id: TargetId;
@@ -34,6 +36,7 @@ export const TARGET_NAMES: Record<TargetId, string> = {
   A: 'Tongxiang (startHub)',
   B: 'bare Apollo on the Mesh schema',
   C: 'raw node:http, fixed bytes',
+  D: 'Tongxiang, identity and enforcement off',
 };
 
 async function hubConfig(prefix: string, variables: Record<string, string>): Promise<HubConfig> {
@@ -56,6 +59,25 @@ export async function startTongxiang(variables: Record<string, string>): Promise
     name: TARGET_NAMES.A,
     urlFor: () => hub.graphqlUrl,
     headers: { authorization: `Bearer ${token}` },
+    async close() {
+      await hub.close();
+      await rm(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The same hub with identity and field enforcement off (the policy-tax baseline). */
+export async function startTongxiangWithoutPolicies(variables: Record<string, string>): Promise<Target> {
+  const config = await hubConfig('tongxiang-bench-d-', variables);
+  const department = parseDepartment('341504.mzj')!;
+  const hub = await startHub(config, {
+    logger: silentLogger,
+    benchmarkWithoutPolicies: { principal: { subject: 'bench', department, roles: ['developer'], client: null, expiresAt: Number.MAX_SAFE_INTEGER } },
+  });
+  return {
+    id: 'D',
+    name: TARGET_NAMES.D,
+    urlFor: () => hub.graphqlUrl,
     async close() {
       await hub.close();
       await rm(config.dataDir, { recursive: true, force: true });

@@ -65,6 +65,21 @@ function byCreation(a: Contract, b: Contract): number {
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/**
+ * Active contracts per consumer department, read once and kept until a contract on the same store
+ * changes through a service (every service on one store shares it). Grants are still computed per
+ * request at `now`, so validity windows need no invalidation. Changes made by another process
+ * (another replica) are not seen until this process's next own change — cross-replica
+ * invalidation belongs to the scale-out work.
+ */
+const activeByStore = new WeakMap<ContractStore, Map<string, Promise<Contract[]>>>();
+
+function activeCache(store: ContractStore): Map<string, Promise<Contract[]>> {
+  let cache = activeByStore.get(store);
+  if (!cache) activeByStore.set(store, (cache = new Map()));
+  return cache;
+}
+
 export function createContractService(options: ContractServiceOptions): ContractService {
   const { store, catalogue } = options;
   const clock = options.clock ?? systemClock;
@@ -100,7 +115,9 @@ export function createContractService(options: ContractServiceOptions): Contract
       const result = transition(current, action, actor, details.now ?? clock.now(), details.reason, { narrow: details.narrow });
       if (!result.ok) throw result.error;
       if (action === 'submit' || action === 'approve') recheck(result.contract.fields, current.provider);
+      activeCache(store).clear();
       const stored = await store.applyTransition(result.contract, result.record);
+      activeCache(store).clear();
       if (stored.applied) return stored.contract;
       if (stored.current === null) throw new TongxiangError('CONTRACT_NOT_FOUND', { contractId: id });
       if (attempt >= attempts) {
@@ -110,7 +127,9 @@ export function createContractService(options: ContractServiceOptions): Contract
   }
 
   async function open(principal: Principal, contract: NewContract, record: NewTransition, submit: boolean): Promise<Contract> {
+    activeCache(store).clear();
     const created = await store.create(contract, record);
+    activeCache(store).clear();
     return submit ? step(created.id, 'submit', principal) : created;
   }
 
@@ -191,7 +210,14 @@ export function createContractService(options: ContractServiceOptions): Contract
     },
 
     async grants(department, now = clock.now()) {
-      return activeGrants(await store.list({ consumer: department, states: ['active'] }), department, now);
+      const cache = activeCache(store);
+      let active = cache.get(department);
+      if (!active) {
+        active = store.list({ consumer: department, states: ['active'] });
+        cache.set(department, active);
+        active.catch(() => cache.delete(department));
+      }
+      return activeGrants(await active, department, now);
     },
 
     withClock(other) {

@@ -20,7 +20,7 @@ import {
   type ContractStore,
 } from '../contracts/index.ts';
 import { systemClock } from '../core/index.ts';
-import { loadCatalogue, type Catalogue } from '../policies/index.ts';
+import { catalogueInvalid, checkCatalogueAgainstSchema, loadCatalogue, publicSchema, type Catalogue } from '../policies/index.ts';
 import { contractCatalogueLookup, extendWithAdmin, isAdminCoordinate } from './admin/schema.ts';
 import { createEnforcement, type EnforcementContext } from './enforcement/index.ts';
 import type { HubConfig } from './config.ts';
@@ -36,8 +36,18 @@ export interface Governance<Ctx extends EnforcementContext> {
   close(): Promise<void>;
 }
 
-export async function startGovernance<Ctx extends EnforcementContext>(config: HubConfig, meshSchema: GraphQLSchema, logger: Logger): Promise<Governance<Ctx>> {
+export async function startGovernance<Ctx extends EnforcementContext>(
+  config: HubConfig,
+  meshSchema: GraphQLSchema,
+  logger: Logger,
+  options: { enforce?: boolean } = {},
+): Promise<Governance<Ctx>> {
   const catalogue = await loadCatalogue(join(config.meshDir, 'policies', 'catalogue'));
+  if (options.enforce === false) {
+    // Benchmarks only (the policy tax): the same graph without field enforcement. Never from configuration.
+    const problems = checkCatalogueAgainstSchema(catalogue, meshSchema);
+    if (problems.length > 0) throw catalogueInvalid(problems);
+  }
 
   const store: ContractStore = config.databaseUrl
     ? await createPgContractStore({ connectionString: config.databaseUrl })
@@ -47,6 +57,10 @@ export async function startGovernance<Ctx extends EnforcementContext>(config: Hu
     if (config.demo) {
       const seeded = await loadSeedContracts(contracts, await readFile(DEMO_CONTRACTS_PATH, 'utf8'), systemClock.now());
       logger.info('demo contracts', { created: seeded.created.length, present: seeded.present.length });
+    }
+    if (options.enforce === false) {
+      const schema = extendWithAdmin(publicSchema(meshSchema, catalogue), { contracts, catalogue });
+      return { catalogue, contracts, schema, plugin: {}, close: () => store.close() };
     }
     // Checks the catalogue against the graph (CATALOGUE_INVALID), removes not-shared fields, wraps the rest.
     const enforcement = createEnforcement<Ctx>({

@@ -235,6 +235,22 @@ function suite(makeHarness: () => Promise<StoreHarness>): void {
       expect(await codeOf(service.approve(rsjOwner, 'GX-2026-999998'))).toBe('CONTRACT_NOT_FOUND');
     });
 
+    it('reads a department\'s active contracts once, and again after any change, through any service on the store', async () => {
+      const { c, dept } = await activeContract();
+      let reads = 0;
+      const counting: ContractStore = { ...proxy, list: (f) => (reads++, proxy.list(f)) };
+      const counted = createContractService({ store: counting, catalogue: catalogue.lookup, clock });
+      const first = await counted.grants(dept);
+      expect(first.length).toBeGreaterThan(0);
+      await counted.grants(dept);
+      await counted.grants(dept);
+      expect(reads).toBe(1);
+      // A change through another service on the same store (here: one on another clock) is seen at once.
+      await counted.withClock(clock).suspend(rsjOwner, c.id, '核查暂停');
+      expect(await counted.grants(dept)).toEqual([]);
+      expect(reads).toBe(2);
+    });
+
     it('grants once approved, narrowed as approved, and nothing after revocation', async () => {
       const { c, dept } = await pendingContract();
       expect(await service.grants(dept)).toEqual([]);
