@@ -121,6 +121,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             decisions,
             byType: byType(decisions),
             rows: new WeakMap(),
+            rowDecisions: new Map(),
             selections: new WeakMap(),
             fragments: null,
             fragmentsSource: null,

@@ -78,19 +78,36 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
     return anyGoverned ? { visible: false, regionCode: null } : { visible: true };
   }
   const parentRow = typeof parent === 'object' && parent !== null ? state.rows.get(parent) : undefined;
+  const parentRegion = parentRow?.region ?? NO_REGION;
+  const names = rowFields(catalogue, typeName);
+  // decideRow reads nothing of a row but these fields and the parent's region: rows alike in them
+  // (most rows of a county's list) share one decision, made once per request.
+  let key = `${typeName}\u0000${parentRegion.kind === 'known' ? parentRegion.code : parentRegion.kind}`;
   const own: Record<string, unknown> = {};
-  for (const f of rowFields(catalogue, typeName)) own[f] = rowValue(values, f);
-  const region = rowRegion(catalogue, typeName, own, parentRow?.region ?? NO_REGION);
-  const decisions = state.byType.get(typeName);
-  if (!decisions) {
-    remember(state, row, { region, fields: null });
-    return { visible: true };
+  for (const f of names) {
+    const v = rowValue(values, f);
+    own[f] = v;
+    key += typeof v === 'string' ? `\u0000s${v}` : `\u0000${v === null || v === undefined ? 'n' : 'x'}`;
   }
-  const decided = decideRow({ principal: state.principal, catalogue, typeName, values: own, region, decisions });
-  if (decided.kind === 'out-of-jurisdiction') return { visible: false, regionCode: decided.regionCode };
-  for (const d of decided.fields.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
-  remember(state, row, { region, fields: decided.fields });
+  const cacheable = names.every((f) => typeof own[f] === 'string' || own[f] === null || own[f] === undefined);
+  const known = cacheable ? state.rowDecisions.get(key) : undefined;
+  const entry = known ?? decideFresh(catalogue, state, typeName, own, parentRegion);
+  if (cacheable && !known) state.rowDecisions.set(key, entry);
+  if (entry.kind === 'out-of-jurisdiction') return { visible: false, regionCode: entry.regionCode };
+  remember(state, row, entry.row);
   return { visible: true };
+}
+
+type RowEntry = { readonly kind: 'visible'; readonly row: RowState } | { readonly kind: 'out-of-jurisdiction'; readonly regionCode: string | null };
+
+function decideFresh(catalogue: Catalogue, state: RequestState, typeName: string, own: Record<string, unknown>, parentRegion: RowState['region']): RowEntry {
+  const region = rowRegion(catalogue, typeName, own, parentRegion);
+  const decisions = state.byType.get(typeName);
+  if (!decisions) return { kind: 'visible', row: { region, fields: null } };
+  const decided = decideRow({ principal: state.principal, catalogue, typeName, values: own, region, decisions });
+  if (decided.kind === 'out-of-jurisdiction') return { kind: 'out-of-jurisdiction', regionCode: decided.regionCode };
+  for (const d of decided.fields.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
+  return { kind: 'visible', row: { region, fields: decided.fields } };
 }
 
 /** The same object met twice (a memoised upstream answer) keeps the stricter reading: the first. */

@@ -57,6 +57,11 @@ export interface RequestState {
   /** The decisions by type name (`Type.` coordinates only), for row decisions. */
   readonly byType: ReadonlyMap<string, ReadonlyMap<string, Decision>>;
   readonly rows: WeakMap<object, RowState>;
+  /**
+   * Row decisions already made in this request, by type, parent region and the row's region and
+   * row-owner values (all that a row decision reads).
+   */
+  readonly rowDecisions: Map<string, { readonly kind: 'visible'; readonly row: RowState } | { readonly kind: 'out-of-jurisdiction'; readonly regionCode: string | null }>;
   /** Selection rewrites (region fields added, denied fields dropped), cached per field-node list. */
   readonly selections: WeakMap<readonly FieldNode[], readonly FieldNode[]>;
   fragments: Record<string, FragmentDefinitionNode> | null;

@@ -192,6 +192,18 @@ describe('jurisdiction', () => {
     expect(r.record?.contractIds).toEqual(['GX-A', 'GX-B']);
   });
 
+  it('decides rows alike the same way every time they appear in one request (per-request row memo)', async () => {
+    const h = await hub([
+      { coordinate: 'Enterprise.address', contractId: 'GX-A' },
+      { coordinate: 'Enterprise.address', mode: 'masked', scope: { kind: 'all' }, contractId: 'GX-B' },
+    ]);
+    const page = `searchEnterprises(page: 1, pageSize: 10) { enterprise { address } }`;
+    const r = await h.run(`{ a: ${page} b: ${page} one: getEnterprise(creditCode: "${E2.creditCode}") { address } two: getEnterprise(creditCode: "${E1.creditCode}") { address } }`);
+    const rows = { enterprise: [{ address: E1.address }, { address: '安徽省亳州市利辛县城关镇***' }] };
+    expect(r.data).toEqual({ a: rows, b: rows, one: { address: '安徽省亳州市利辛县城关镇***' }, two: { address: E1.address } });
+    expect(r.json).not.toContain(E2.address);
+  });
+
   it('returns null with OUT_OF_JURISDICTION for a direct lookup of an out-of-scope row', async () => {
     const h = await hub([{ coordinate: 'Enterprise.address' }]);
     const r = await h.run(`{ getEnterprise(creditCode: "${E2.creditCode}") { name address } }`);
