@@ -10,6 +10,32 @@ export function isInForce(contract: Contract, now: number): boolean {
   return contract.state === 'active' && Date.parse(contract.validFrom) <= now && now < Date.parse(contract.validUntil);
 }
 
+/**
+ * The grants of `consumerDept` at `now` with the span of time they hold unchanged: from the last
+ * window boundary at or before `now` to the next one after it (a contract coming into force or
+ * running out). The same answer may be reused for any instant in [from, until).
+ */
+export function activeGrantsSpan(
+  contracts: readonly Contract[],
+  consumerDept: string,
+  now: number,
+): { readonly grants: readonly ActiveGrant[]; readonly from: number; readonly until: number } {
+  let from = Number.NEGATIVE_INFINITY;
+  let until = Number.POSITIVE_INFINITY;
+  for (const c of contracts) {
+    if (c.consumer !== consumerDept || c.state !== 'active') continue;
+    for (const edge of [Date.parse(c.validFrom), Date.parse(c.validUntil)]) {
+      if (Number.isNaN(edge)) {
+        // An unreadable window is never in force; nothing to wait for, but do not reuse beyond now.
+        from = Math.max(from, now);
+        until = Math.min(until, now + 1);
+      } else if (edge <= now) from = Math.max(from, edge);
+      else until = Math.min(until, edge);
+    }
+  }
+  return Object.freeze({ grants: Object.freeze(activeGrants(contracts, consumerDept, now)), from, until });
+}
+
 /** One grant per field of each contract of `consumerDept` in force at `now`, in contract order. */
 export function activeGrants(contracts: readonly Contract[], consumerDept: string, now: number): ActiveGrant[] {
   const grants: ActiveGrant[] = [];

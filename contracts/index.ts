@@ -23,7 +23,7 @@ export type {
 } from './validate.ts';
 export { createDraft, narrowFields, renewDraft, transition, TRANSITIONS } from './lifecycle.ts';
 export type { Actor, DraftResult, LifecycleAction, TransitionResult } from './lifecycle.ts';
-export { activeGrants, isInForce } from './grants.ts';
+export { activeGrants, activeGrantsSpan, isInForce } from './grants.ts';
 export { contractYear, createPgContractStore, createPgliteContractStore } from './store.ts';
 export type { ApplyResult, ContractFilter, ContractStore, PgContractStoreOptions, PgliteContractStoreOptions } from './store.ts';
 export { createContractService } from './service.ts';

@@ -9,7 +9,7 @@
  * owners approving at once: one approves, the other learns the contract is already active.
  */
 import { systemClock, TongxiangError, type Clock, type Principal } from '../core/index.ts';
-import { activeGrants } from './grants.ts';
+import { activeGrantsSpan } from './grants.ts';
 import { createDraft, refusal, renewDraft, transition, type Actor, type LifecycleAction } from './lifecycle.ts';
 import type { ActiveGrant, Contract, ContractTransition, FieldGrant, NewContract, NewTransition } from './model.ts';
 import { alreadyRenewed, type ContractStore } from './store.ts';
@@ -54,7 +54,7 @@ export interface ContractService {
   pendingApprovals(principal: Principal): Promise<Contract[]>;
   history(principal: Principal, id: string): Promise<ContractTransition[]>;
   /** What `department` may read now (or at `now`), for the enforcement. */
-  grants(department: string, now?: number): Promise<ActiveGrant[]>;
+  grants(department: string, now?: number): Promise<readonly ActiveGrant[]>;
   /** The same service reading another clock (seeds replay a contract's past; tests move time). */
   withClock(clock: Clock): ContractService;
 }
@@ -67,14 +67,20 @@ function byCreation(a: Contract, b: Contract): number {
 
 /**
  * Active contracts per consumer department, read once and kept until a contract on the same store
- * changes through a service (every service on one store shares it). Grants are still computed per
- * request at `now`, so validity windows need no invalidation. Changes made by another process
- * (another replica) are not seen until this process's next own change — cross-replica
- * invalidation belongs to the scale-out work.
+ * changes through a service (every service on one store shares it), with the grants they make and
+ * the span of time those hold unchanged: a request inside the span gets the very same (frozen)
+ * grant list, one outside it has the list computed anew at its `now`, so validity windows need no
+ * invalidation. Changes made by another process (another replica) are not seen until this
+ * process's next own change — cross-replica invalidation belongs to the scale-out work.
  */
-const activeByStore = new WeakMap<ContractStore, Map<string, Promise<Contract[]>>>();
+interface ActiveEntry {
+  readonly contracts: Promise<Contract[]>;
+  span?: ReturnType<typeof activeGrantsSpan>;
+}
 
-function activeCache(store: ContractStore): Map<string, Promise<Contract[]>> {
+const activeByStore = new WeakMap<ContractStore, Map<string, ActiveEntry>>();
+
+function activeCache(store: ContractStore): Map<string, ActiveEntry> {
   let cache = activeByStore.get(store);
   if (!cache) activeByStore.set(store, (cache = new Map()));
   return cache;
@@ -211,13 +217,22 @@ export function createContractService(options: ContractServiceOptions): Contract
 
     async grants(department, now = clock.now()) {
       const cache = activeCache(store);
-      let active = cache.get(department);
-      if (!active) {
-        active = store.list({ consumer: department, states: ['active'] });
-        cache.set(department, active);
-        active.catch(() => cache.delete(department));
+      let entry = cache.get(department);
+      if (!entry) {
+        const contracts = store.list({ consumer: department, states: ['active'] });
+        const created: ActiveEntry = { contracts };
+        entry = created;
+        cache.set(department, created);
+        contracts.catch(() => {
+          if (cache.get(department) === created) cache.delete(department);
+        });
       }
-      return activeGrants(await active, department, now);
+      const contracts = await entry.contracts;
+      const span = entry.span;
+      if (span && span.from <= now && now < span.until) return span.grants;
+      const fresh = activeGrantsSpan(contracts, department, now);
+      if (cache.get(department) === entry) entry.span = fresh;
+      return fresh.grants;
     },
 
     withClock(other) {

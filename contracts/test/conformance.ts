@@ -251,6 +251,18 @@ function suite(makeHarness: () => Promise<StoreHarness>): void {
       expect(reads).toBe(2);
     });
 
+    it('hands out the same grant list while nothing changes, and none once the window has closed, without any write', async () => {
+      const { c, dept } = await activeContract();
+      const now = Date.parse(c.validFrom) + DAY;
+      const first = await service.grants(dept, now);
+      expect(first.length).toBeGreaterThan(0);
+      expect(await service.grants(dept, now + DAY)).toBe(first);
+      expect(await service.grants(dept, Date.parse(c.validUntil) - 1)).toBe(first);
+      expect(await service.grants(dept, Date.parse(c.validUntil))).toEqual([]);
+      // Asked again for an earlier instant (another request's clock), the answer is right for it.
+      expect(await service.grants(dept, now)).toEqual(first);
+    });
+
     it('grants once approved, narrowed as approved, and nothing after revocation', async () => {
       const { c, dept } = await pendingContract();
       expect(await service.grants(dept)).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeGrants } from '../grants.ts';
+import { activeGrants, activeGrantsSpan } from '../grants.ts';
 import { CONTRACT_STATES } from '../model.ts';
 import { contract, DAY, LIXIN_MZJ, RSJ, T0, YEJI_MZJ } from './fixtures.ts';
 
@@ -42,5 +42,25 @@ describe('active grants', () => {
 
   it('grants only to the consumer department', () => {
     expect(activeGrants([contract({ state: 'active' })], LIXIN_MZJ, inWindow)).toHaveLength(0);
+  });
+
+  it('says how long the grants hold: from the last window edge passed to the next one ahead', () => {
+    const a = contract({ id: 'GX-A', state: 'active' });
+    const laterFrom = T0 + 30 * DAY;
+    const b = contract({ id: 'GX-B', state: 'active', validFrom: new Date(laterFrom).toISOString(), validUntil: new Date(T0 + 60 * DAY).toISOString() });
+    const before = activeGrantsSpan([a, b], YEJI_MZJ, inWindow);
+    expect(before).toMatchObject({ from: T0, until: laterFrom });
+    expect(before.grants).toEqual(activeGrants([a, b], YEJI_MZJ, inWindow));
+    // At the edge the answer changes: B comes into force; the next edge is B's end.
+    const at = activeGrantsSpan([a, b], YEJI_MZJ, laterFrom);
+    expect(at).toMatchObject({ from: laterFrom, until: T0 + 60 * DAY });
+    expect(at.grants.map((g) => g.contractId)).toContain('GX-B');
+    expect(before.grants.map((g) => g.contractId)).not.toContain('GX-B');
+  });
+
+  it('holds an empty answer for ever when no active contract has an edge ahead, and never past an unreadable one', () => {
+    expect(activeGrantsSpan([contract({ state: 'suspended' })], YEJI_MZJ, inWindow)).toMatchObject({ grants: [], until: Number.POSITIVE_INFINITY });
+    const broken = activeGrantsSpan([contract({ state: 'active', validUntil: 'not a date' })], YEJI_MZJ, inWindow);
+    expect(broken).toMatchObject({ grants: [], from: inWindow, until: inWindow + 1 });
   });
 });

@@ -31,15 +31,24 @@ export function reservedAlias(field: string): string {
   return `${RESERVED_ALIAS_PREFIX}${field}`;
 }
 
-/** The aliases of an operation that use the reserved prefix (refused before execution). */
-export function reservedAliasesIn(document: DocumentNode): string[] {
+const reservedByDocument = new WeakMap<DocumentNode, readonly string[]>();
+
+/**
+ * The aliases of an operation that use the reserved prefix (refused before execution). Apollo
+ * reuses one parsed document for the same query text, so the walk is done once per document.
+ */
+export function reservedAliasesIn(document: DocumentNode): readonly string[] {
+  const known = reservedByDocument.get(document);
+  if (known) return known;
   const found: string[] = [];
   visit(document, {
     Field(node) {
       if (node.alias?.value.startsWith(RESERVED_ALIAS_PREFIX)) found.push(node.alias.value);
     },
   });
-  return found;
+  const frozen = Object.freeze(found);
+  reservedByDocument.set(document, frozen);
+  return frozen;
 }
 
 /** Fields of `typeName` that row decisions read: its region field and its row-owner field. */
