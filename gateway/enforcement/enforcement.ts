@@ -26,7 +26,7 @@ import {
 } from '../../policies/index.ts';
 import { wrapResolvers } from './resolvers.ts';
 import { reservedAliasesIn } from './selection.ts';
-import { coordinateRecord, setState, useContract, type EnforcementMode, type RequestState } from './state.ts';
+import { coordinateRecord, setState, useContract, type CoordinateRecord, type EnforcementMode, type RequestState } from './state.ts';
 
 export const ENFORCEMENT_MODES: readonly EnforcementMode[] = Object.freeze(['null-field', 'reject-operation']);
 
@@ -72,6 +72,17 @@ function withStatus(error: GraphQLError, status: number, extra: Record<string, u
   });
 }
 
+/** Operations whose decisions are kept per grant list (cleared when full). */
+const DECISIONS_PER_GRANT_LIST = 256;
+
+interface Decided {
+  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly byType: ReadonlyMap<string, ReadonlyMap<string, Decision>>;
+  /** Denied decisions by coordinate. */
+  readonly denied: readonly Extract<Decision, { kind: 'deny' }>[];
+  readonly records: readonly CoordinateRecord[];
+}
+
 function byType(decisions: ReadonlyMap<string, Decision>): Map<string, Map<string, Decision>> {
   const out = new Map<string, Map<string, Decision>>();
   for (const [coordinate, decision] of decisions) {
@@ -95,6 +106,37 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
   }
   const schema = wrapResolvers(publicSchema(options.schema, catalogue), { catalogue, ungoverned });
 
+  /**
+   * Decisions depend on the caller's department, its grants, its inactive contracts, the
+   * coordinates and — through grant windows — the time. A grant list handed out again as the same
+   * object (contracts/ does so between window edges) with no windows of its own and no inactive
+   * contracts gives the same decisions for the same coordinates: those are kept with the list
+   * (a bounded number of operations per list) and dropped with it.
+   */
+  const decided = new WeakMap<object, Map<string, Decided>>();
+  const decide = (principal: Principal, grants: readonly DecisionGrant[], inactive: readonly InactiveGrant[], coordinates: readonly string[], now: number): Decided => {
+    const reusable = inactive.length === 0 && grants.every((g) => g.validFrom === undefined && g.validUntil === undefined);
+    const key = reusable ? `${principal.department.code}\u0000${coordinates.join('\u0000')}` : '';
+    let perList = reusable ? decided.get(grants) : undefined;
+    const known = perList?.get(key);
+    if (known) return known;
+    const decisions = decideFieldAccess({ principal, grants, inactive, catalogue, coordinates, now });
+    const fresh: Decided = Object.freeze({
+      decisions,
+      byType: byType(decisions),
+      denied: [...decisions.values()]
+        .filter((d): d is Extract<Decision, { kind: 'deny' }> => d.kind === 'deny')
+        .sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1)),
+      records: Object.freeze([...decisions.values()].map(coordinateRecord).sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1))),
+    });
+    if (reusable) {
+      if (!perList) decided.set(grants, (perList = new Map()));
+      if (perList.size >= DECISIONS_PER_GRANT_LIST) perList.clear();
+      perList.set(key, fresh);
+    }
+    return fresh;
+  };
+
   const plugin: ApolloServerPlugin<Ctx> = {
     async requestDidStart() {
       return {
@@ -112,14 +154,13 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
           const now = clock.now();
           const [grants, inactive] =
             coordinates.length > 0 ? await Promise.all([grantsFor(principal, now), options.inactiveFor?.(principal, now) ?? []]) : [[], []];
-          const decisions = decideFieldAccess({ principal, grants, inactive, catalogue, coordinates, now });
-          const denied = [...decisions.values()].filter((d): d is Extract<Decision, { kind: 'deny' }> => d.kind === 'deny');
+          const { decisions, byType: decisionsByType, denied, records } = decide(principal, grants, inactive, coordinates, now);
           const rejected = mode === 'reject-operation' && denied.length > 0;
 
           const state: RequestState = {
             principal,
             decisions,
-            byType: byType(decisions),
+            byType: decisionsByType,
             rows: new WeakMap(),
             rowDecisions: new Map(),
             selections: new WeakMap(),
@@ -139,19 +180,17 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
               mode,
               rejected,
               introspection: [...collected.introspection].sort(),
-              coordinates: [...decisions.values()].map(coordinateRecord).sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1)),
+              coordinates: records,
             }),
           };
           for (const d of decisions.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
           setState(contextValue, state);
 
           if (rejected) {
-            const list = denied.map((d) => d.coordinate).sort();
+            const list = denied.map((d) => d.coordinate);
             throw withStatus(graphQLError('FORBIDDEN_FIELD', { coordinate: list.join(', '), reason: 'reject-operation' }), 403, {
               coordinates: list,
-              denials: denied
-                .sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1))
-                .map((d) => ({ coordinate: d.coordinate, reason: d.reason, owners: d.owners, ...describeDenial(d) })),
+              denials: denied.map((d) => ({ coordinate: d.coordinate, reason: d.reason, owners: d.owners, ...describeDenial(d) })),
             });
           }
         },

@@ -192,6 +192,24 @@ describe('jurisdiction', () => {
     expect(r.record?.contractIds).toEqual(['GX-A', 'GX-B']);
   });
 
+  it('keeps no decision from one caller for another holding the same grant list, nor past a change of grants', async () => {
+    const h = await hub();
+    const query = `{ allowanceHouseholds { items { headName } } }`;
+    const denied = await h.run(query);
+    expect(codes(denied)).toEqual(['FORBIDDEN_FIELD']);
+    // The owner county (same empty list object from grantsFor) sees its own rows.
+    const owner = await h.run(query, { principal: principal('341504.mzj') });
+    expect(owner.data).toEqual({ allowanceHouseholds: { items: [{ headName: H1.headName }] } });
+    expect(codes(await h.run(query))).toEqual(['FORBIDDEN_FIELD']);
+    h.setGrants([
+      { coordinate: 'AllowanceHouseholdPage.items', provider: '341504.mzj' },
+      { coordinate: 'AllowanceHousehold.headName', provider: '341504.mzj', mode: 'masked' },
+    ]);
+    expect((await h.run(query)).data).toEqual({ allowanceHouseholds: { items: [{ headName: '欧阳**' }] } });
+    h.setGrants([]);
+    expect(codes(await h.run(query))).toEqual(['FORBIDDEN_FIELD']);
+  });
+
   it('decides rows alike the same way every time they appear in one request (per-request row memo)', async () => {
     const h = await hub([
       { coordinate: 'Enterprise.address', contractId: 'GX-A' },

@@ -234,8 +234,10 @@ export async function createFixture(
     }
   }
   const owners = (c: string) => catalogue.fields.get(c)?.owners ?? [];
-  let grants = (options.grants ?? []).map((g) => grant(g, owners));
-  const enforcement = createEnforcement({ schema, catalogue, mode: options.mode ?? 'null-field', grantsFor: async () => [...grants, ...(options.rawGrants ?? [])], inactiveFor: async () => options.inactive ?? [], clock: { now: () => T0 } });
+  // One list object until the grants change, as contracts/ hands it out: decisions are kept with it.
+  const listOf = (specs: readonly GrantSpec[]) => Object.freeze([...specs.map((g) => grant(g, owners)), ...(options.rawGrants ?? [])]);
+  let grants = listOf(options.grants ?? []);
+  const enforcement = createEnforcement({ schema, catalogue, mode: options.mode ?? 'null-field', grantsFor: async () => grants, inactiveFor: async () => options.inactive ?? [], clock: { now: () => T0 } });
   let record: DecisionRecord | undefined;
   const audit = { async requestDidStart() { return { async willSendResponse(rc: { contextValue: EnforcementContext }) { record = decisionRecordOf(rc.contextValue); } }; } };
   const server = new ApolloServer<EnforcementContext>({ schema: enforcement.schema, plugins: [enforcement.plugin, audit], introspection: true });
@@ -246,7 +248,7 @@ export async function createFixture(
     schema: enforcement.schema,
     catalogue,
     setGrants(specs) {
-      grants = specs.map((g) => grant(g, owners));
+      grants = listOf(specs);
     },
     calls,
     upstream,
