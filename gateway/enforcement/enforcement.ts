@@ -9,7 +9,7 @@
  * the schema's wrapped resolvers apply the decisions field by field and row by row.
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { ActiveGrant } from '../../contracts/index.ts';
 import { graphQLError, TongxiangError, type Clock, type Principal } from '../../core/index.ts';
 import {
@@ -20,6 +20,7 @@ import {
   describeDenial,
   publicSchema,
   type Catalogue,
+  type CollectedCoordinates,
   type Decision,
   type DecisionGrant,
   type InactiveGrant,
@@ -72,6 +73,33 @@ function withStatus(error: GraphQLError, status: number, extra: Record<string, u
   });
 }
 
+interface Collected {
+  readonly collected: CollectedCoordinates;
+  /** The governed ones, in the order met. */
+  readonly coordinates: readonly string[];
+}
+
+const variableConditions = new WeakMap<DocumentNode, boolean>();
+
+/** True when some `@skip`/`@include` of the document takes its condition from a variable. */
+function hasVariableConditions(document: DocumentNode): boolean {
+  let known = variableConditions.get(document);
+  if (known === undefined) {
+    known = false;
+    visit(document, {
+      Directive(node) {
+        if ((node.name.value === 'skip' || node.name.value === 'include') && node.arguments?.some((a) => a.value.kind === Kind.VARIABLE)) {
+          known = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    variableConditions.set(document, known);
+  }
+  return known;
+}
+
 /** Operations whose decisions are kept per grant list (cleared when full). */
 const DECISIONS_PER_GRANT_LIST = 256;
 
@@ -99,7 +127,14 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
   const mode = options.mode ?? 'null-field';
   if (!ENFORCEMENT_MODES.includes(mode)) throw new TongxiangError('CONFIG_INVALID', { reason: `enforcement mode must be one of ${ENFORCEMENT_MODES.join(', ')}` });
   if (typeof grantsFor !== 'function' || typeof clock?.now !== 'function') throw new TongxiangError('CONFIG_INVALID', { reason: 'enforcement needs grantsFor and clock' });
-  const ungoverned = options.ungoverned ?? (() => false);
+  const isUngoverned = options.ungoverned ?? (() => false);
+  // Coordinates come from the schema (the operation is validated first): a bounded set.
+  const ungovernedMemo = new Map<string, boolean>();
+  const ungoverned = (coordinate: string): boolean => {
+    let known = ungovernedMemo.get(coordinate);
+    if (known === undefined) ungovernedMemo.set(coordinate, (known = isUngoverned(coordinate)));
+    return known;
+  };
   if (options.checkCatalogue !== false) {
     const problems = checkCatalogueAgainstSchema(catalogue, options.schema).filter((p) => !ungoverned(p.slice(0, p.indexOf(':'))));
     if (problems.length > 0) throw catalogueInvalid(problems);
@@ -137,6 +172,26 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
     return fresh;
   };
 
+  /**
+   * The coordinates an operation can touch depend on the variables only through `@skip`/`@include`
+   * conditions; for a document without variable conditions they are kept with the parsed document
+   * (Apollo reuses it for the same query text).
+   */
+  const collectedByDocument = new WeakMap<DocumentNode, Map<string | null, Collected>>();
+  const coordinatesOf = (document: DocumentNode, operationName: string | null, variables: Readonly<Record<string, unknown>>): Collected => {
+    const reusable = !hasVariableConditions(document);
+    let perDocument = reusable ? collectedByDocument.get(document) : undefined;
+    const known = perDocument?.get(operationName);
+    if (known) return known;
+    const collected = collectCoordinates(schema, document, operationName, variables);
+    const fresh: Collected = Object.freeze({ collected, coordinates: Object.freeze([...collected.coordinates].filter((c) => !ungoverned(c))) });
+    if (reusable) {
+      if (!perDocument) collectedByDocument.set(document, (perDocument = new Map()));
+      perDocument.set(operationName, fresh);
+    }
+    return fresh;
+  };
+
   const plugin: ApolloServerPlugin<Ctx> = {
     async requestDidStart() {
       return {
@@ -149,8 +204,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             throw withStatus(graphQLError('BAD_USER_INPUT', { reason: `aliases beginning with tongxiang__ are reserved: ${reserved.join(', ')}` }), 400);
           }
           const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
-          const collected = collectCoordinates(schema, requestContext.document, operationName, requestContext.request.variables ?? {});
-          const coordinates = [...collected.coordinates].filter((c) => !ungoverned(c));
+          const { collected, coordinates } = coordinatesOf(requestContext.document, operationName, requestContext.request.variables ?? {});
           const now = clock.now();
           const [grants, inactive] =
             coordinates.length > 0 ? await Promise.all([grantsFor(principal, now), options.inactiveFor?.(principal, now) ?? []]) : [[], []];
@@ -162,8 +216,6 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             decisions,
             byType: decisionsByType,
             rows: new WeakMap(),
-            rowDecisions: new Map(),
-            selections: new WeakMap(),
             fragments: null,
             fragmentsSource: null,
             contractIds: new Set(),

@@ -80,8 +80,7 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
   const parentRow = typeof parent === 'object' && parent !== null ? state.rows.get(parent) : undefined;
   const parentRegion = parentRow?.region ?? NO_REGION;
   const names = rowFields(catalogue, typeName);
-  // decideRow reads nothing of a row but these fields and the parent's region: rows alike in them
-  // (most rows of a county's list) share one decision, made once per request.
+  // decideRow reads nothing of a row but these fields and the parent's region (see rowMemo).
   let key = `${typeName}\u0000${parentRegion.kind === 'known' ? parentRegion.code : parentRegion.kind}`;
   const own: Record<string, unknown> = {};
   for (const f of names) {
@@ -90,24 +89,44 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
     key += typeof v === 'string' ? `\u0000s${v}` : `\u0000${v === null || v === undefined ? 'n' : 'x'}`;
   }
   const cacheable = names.every((f) => typeof own[f] === 'string' || own[f] === null || own[f] === undefined);
-  const known = cacheable ? state.rowDecisions.get(key) : undefined;
-  const entry = known ?? decideFresh(catalogue, state, typeName, own, parentRegion);
-  if (cacheable && !known) state.rowDecisions.set(key, entry);
+  let memo = cacheable ? rowMemo.get(state.decisions) : undefined;
+  if (cacheable && !memo) rowMemo.set(state.decisions, (memo = new Map()));
+  let entry = memo?.get(key);
+  if (!entry) {
+    entry = decideFresh(catalogue, state, typeName, own, parentRegion);
+    if (memo) {
+      if (memo.size >= ROWS_PER_DECISIONS) memo.clear();
+      memo.set(key, entry);
+    }
+  }
   if (entry.kind === 'out-of-jurisdiction') return { visible: false, regionCode: entry.regionCode };
+  for (const id of entry.contracts) useContract(state, id);
   remember(state, row, entry.row);
   return { visible: true };
 }
 
-type RowEntry = { readonly kind: 'visible'; readonly row: RowState } | { readonly kind: 'out-of-jurisdiction'; readonly regionCode: string | null };
+type RowEntry =
+  | { readonly kind: 'visible'; readonly row: RowState; readonly contracts: readonly string[] }
+  | { readonly kind: 'out-of-jurisdiction'; readonly regionCode: string | null };
+
+/**
+ * Row decisions by the decisions object they were made under (one department's, for one
+ * operation and grant list — the enforcement reuses it while those hold), then by type, parent
+ * region and the row's region and row-owner values: all that a row decision reads. Rows alike
+ * (most rows of a county's list, the same enterprise asked for again) are decided once.
+ */
+const rowMemo = new WeakMap<object, Map<string, RowEntry>>();
+const ROWS_PER_DECISIONS = 4096;
 
 function decideFresh(catalogue: Catalogue, state: RequestState, typeName: string, own: Record<string, unknown>, parentRegion: RowState['region']): RowEntry {
   const region = rowRegion(catalogue, typeName, own, parentRegion);
   const decisions = state.byType.get(typeName);
-  if (!decisions) return { kind: 'visible', row: { region, fields: null } };
+  if (!decisions) return { kind: 'visible', row: { region, fields: null }, contracts: [] };
   const decided = decideRow({ principal: state.principal, catalogue, typeName, values: own, region, decisions });
   if (decided.kind === 'out-of-jurisdiction') return { kind: 'out-of-jurisdiction', regionCode: decided.regionCode };
-  for (const d of decided.fields.values()) if (d.kind !== 'deny') useContract(state, d.contractId);
-  return { kind: 'visible', row: { region, fields: decided.fields } };
+  const contracts = new Set<string>();
+  for (const d of decided.fields.values()) if (d.kind !== 'deny' && d.contractId !== null) contracts.add(d.contractId);
+  return { kind: 'visible', row: { region, fields: decided.fields }, contracts: [...contracts] };
 }
 
 /** The same object met twice (a memoised upstream answer) keeps the stricter reading: the first. */

@@ -132,19 +132,52 @@ class Rewriter {
   }
 }
 
-/** `info` with the rewritten selection of this field (and fragments); cached per request. */
+/**
+ * Rewrites depend only on the decisions (which fields are denied), the schema and the catalogue,
+ * so they are kept with the decisions object, per field node (graphql-js builds the field-node
+ * list anew for every execution, but its nodes are the parsed document's, which Apollo reuses):
+ * an operation decided the same way again (the enforcement keeps decisions with the grant list)
+ * passes the very same selection nodes on, and what the delegation layer memoises per node keeps
+ * working across requests.
+ */
+interface Rewrites {
+  /** By field node, then by the type it returns there (a fragment on an interface meets several). */
+  readonly fields: WeakMap<FieldNode, Map<string, FieldNode>>;
+  readonly fragments: WeakMap<FragmentDefinitionNode, FragmentDefinitionNode>;
+}
+
+const rewritesByDecisions = new WeakMap<object, Rewrites>();
+
+/** `info` with the rewritten selection of this field (and fragments). */
 export function rewriteInfo(catalogue: Catalogue, state: RequestState, info: GraphQLResolveInfo): GraphQLResolveInfo {
   const returned = getNamedType(info.returnType);
   if (!isCompositeType(returned)) return info;
-  const rewriter = new Rewriter(info.schema, catalogue, state);
-  let fieldNodes = state.selections.get(info.fieldNodes);
-  if (!fieldNodes) {
-    fieldNodes = info.fieldNodes.map((node) => (node.selectionSet ? { ...node, selectionSet: rewriter.set(returned, node.selectionSet) } : node));
-    state.selections.set(info.fieldNodes, fieldNodes);
-  }
+  let rewrites = rewritesByDecisions.get(state.decisions);
+  if (!rewrites) rewritesByDecisions.set(state.decisions, (rewrites = { fields: new WeakMap(), fragments: new WeakMap() }));
+  let rewriter: Rewriter | undefined;
+  const fieldNodes = info.fieldNodes.map((node) => {
+    if (!node.selectionSet) return node;
+    let byType = rewrites.fields.get(node);
+    if (!byType) rewrites.fields.set(node, (byType = new Map()));
+    let rewritten = byType.get(returned.name);
+    if (!rewritten) {
+      rewriter ??= new Rewriter(info.schema, catalogue, state);
+      rewritten = { ...node, selectionSet: rewriter.set(returned, node.selectionSet) };
+      byType.set(returned.name, rewritten);
+    }
+    return rewritten;
+  });
   if (state.fragmentsSource !== info.fragments) {
     const fragments: Record<string, FragmentDefinitionNode> = {};
-    for (const [name, definition] of Object.entries(info.fragments)) fragments[name] = rewriter.fragment(definition);
+    for (const [name, definition] of Object.entries(info.fragments)) {
+      let rewritten = rewrites.fragments.get(definition);
+      if (!rewritten) {
+        rewriter ??= new Rewriter(info.schema, catalogue, state);
+        rewritten = rewriter.fragment(definition);
+        rewrites.fragments.set(definition, rewritten);
+      }
+      fragments[name] = rewritten;
+    }
     state.fragments = fragments;
     state.fragmentsSource = info.fragments;
   }

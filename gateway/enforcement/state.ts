@@ -3,7 +3,7 @@
  * resolvers (during execution): kept beside the request's context value, never inside it, so no
  * resolver or upstream can read or replace it. Also the structured decision record for audit.
  */
-import type { FieldNode, FragmentDefinitionNode } from 'graphql';
+import type { FragmentDefinitionNode } from 'graphql';
 import type { Principal } from '../../core/index.ts';
 import type { Decision, RowRegion } from '../../policies/index.ts';
 
@@ -57,13 +57,7 @@ export interface RequestState {
   /** The decisions by type name (`Type.` coordinates only), for row decisions. */
   readonly byType: ReadonlyMap<string, ReadonlyMap<string, Decision>>;
   readonly rows: WeakMap<object, RowState>;
-  /**
-   * Row decisions already made in this request, by type, parent region and the row's region and
-   * row-owner values (all that a row decision reads).
-   */
-  readonly rowDecisions: Map<string, { readonly kind: 'visible'; readonly row: RowState } | { readonly kind: 'out-of-jurisdiction'; readonly regionCode: string | null }>;
-  /** Selection rewrites (region fields added, denied fields dropped), cached per field-node list. */
-  readonly selections: WeakMap<readonly FieldNode[], readonly FieldNode[]>;
+  /** The rewritten fragment definitions of this execution (selection.ts), and the record they were made from. */
   fragments: Record<string, FragmentDefinitionNode> | null;
   fragmentsSource: Record<string, FragmentDefinitionNode> | null;
   readonly contractIds: Set<string>;
