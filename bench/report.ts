@@ -290,7 +290,7 @@ export function markdown(report: BenchReport): string {
   );
   lines.push(
     `- Settings: ${s.connections} connections, keep-alive, no pipelining; per target and query a ${s.warmupS} s warm-up, then ` +
-      `${s.runs} runs × ${s.durationS} s, targets interleaved A, B, C, A, B, C, …${s.quick ? ' (**quick mode: indicative only**)' : ''}`,
+      `${s.runs} runs × ${s.durationS} s, targets interleaved, the order rotated each run (A D B C, D B C A, B C A D, …), the heap collected before each run${s.quick ? ' (**quick mode: indicative only**)' : ''}`,
   );
   const disturbed = report.records.filter((r) => r.disturbed).length;
   lines.push(

@@ -25,6 +25,17 @@ import type { UpstreamsCpu, UpstreamsReady } from './upstreams.ts';
 
 class BenchFailure extends Error {}
 
+/** `list` rotated left by `by`. */
+function rotated<T>(list: readonly T[], by: number): T[] {
+  const k = ((by % list.length) + list.length) % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** A full collection when the process runs with --expose-gc (npm run bench does). */
+function settleHeap(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 const log = (line: string) => process.stderr.write(line + '\n');
 
 // ---------------------------------------------------------------------------------------------
@@ -346,6 +357,10 @@ async function main(): Promise<number> {
     const records: RunRecord[] = [];
     const discarded: RunRecord[] = [];
     const measure = async (q: BenchQuery, id: TargetId, run: number, durationS: number, attempt = 1): Promise<RunRecord> => {
+      // All targets share this process's heap: collect what the previous run left (C's burst of
+      // small responses above all) so no target pays for another's garbage.
+      settleHeap();
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const job: LoadJob = {
         url: targets[id].urlFor(q.id),
         body: requestBody(q),
@@ -405,7 +420,8 @@ async function main(): Promise<number> {
         }
       }
       for (let run = 1; run <= settings.runs; run++) {
-        for (const id of TARGET_IDS) {
+        // The order rotates from run to run, so that no target always follows the same one.
+        for (const id of rotated(TARGET_IDS, run - 1)) {
           const r = await measureQuietly(q, id, run);
           records.push(r);
           log(
