@@ -4,7 +4,7 @@
  *
  * Environment: PORT (4000), HOST (127.0.0.1), TONGXIANG_DATA_DIR (./data), TONGXIANG_CONFIG (a YAML
  * file with the same settings), TONGXIANG_UPSTREAM_TIMEOUT_MS (5000), TONGXIANG_SHUTDOWN_GRACE_MS
- * (10000), the identity settings (TONGXIANG_JWKS_FILE, TONGXIANG_OIDC_ISSUER,
+ * (10000), TONGXIANG_CONTRACT_SWEEP_MS (60000), the identity settings (TONGXIANG_JWKS_FILE, TONGXIANG_OIDC_ISSUER,
  * TONGXIANG_TOKEN_ISSUER, TONGXIANG_TOKEN_AUDIENCE (tongxiang), TONGXIANG_TOKEN_CLOCK_SKEW_MS
  * (30000), TONGXIANG_TOKEN_MAX_BYTES (8192), TONGXIANG_TOKEN_CACHE_SIZE (10000); see
  * docs/identity.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
@@ -26,6 +26,8 @@ export interface HubConfig {
   readonly meshDir: string;
   readonly upstreamTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** How often contracts past their validUntil are marked expired (their grants already end at validUntil). */
+  readonly contractSweepMs: number;
   /** Start the demo upstreams (SOAP registry, REST bureau, drop folders) in-process. */
   readonly demo: boolean;
   /** How callers are authenticated: the local issuer, a JWKS file or an OIDC issuer. */
@@ -54,6 +56,7 @@ interface FileSettings {
   dataDir?: string;
   upstreamTimeoutMs?: number;
   shutdownGraceMs?: number;
+  contractSweepMs?: number;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -122,6 +125,13 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     600_000,
     problems,
   );
+  const contractSweepMs = integer(
+    'TONGXIANG_CONTRACT_SWEEP_MS',
+    o.contractSweepMs ?? env.TONGXIANG_CONTRACT_SWEEP_MS ?? file.contractSweepMs ?? 60_000,
+    50,
+    86_400_000,
+    problems,
+  );
   const demoRaw = o.demo ?? env.TONGXIANG_DEMO ?? file.demo ?? false;
   const demo = demoRaw === true || demoRaw === 'true' || demoRaw === '1';
   const meshDir = resolve(cwd, String(o.meshDir ?? env.TONGXIANG_MESH_DIR ?? PROJECT_ROOT));
@@ -162,6 +172,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     meshDir,
     upstreamTimeoutMs,
     shutdownGraceMs,
+    contractSweepMs,
     demo,
     identity,
     enforcementMode,

@@ -58,9 +58,14 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       const seeded = await loadSeedContracts(contracts, await readFile(DEMO_CONTRACTS_PATH, 'utf8'), systemClock.now());
       logger.info('demo contracts', { created: seeded.created.length, present: seeded.present.length });
     }
+    const sweep = startExpirySweep(contracts, config.contractSweepMs, logger);
+    const close = async () => {
+      await sweep.stop();
+      await store.close();
+    };
     if (options.enforce === false) {
       const schema = extendWithAdmin(publicSchema(meshSchema, catalogue), { contracts, catalogue });
-      return { catalogue, contracts, schema, plugin: {}, close: () => store.close() };
+      return { catalogue, contracts, schema, plugin: {}, close };
     }
     // Checks the catalogue against the graph (CATALOGUE_INVALID), removes not-shared fields, wraps the rest.
     const enforcement = createEnforcement<Ctx>({
@@ -72,9 +77,42 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       ungoverned: (coordinate) => isAdminCoordinate(coordinate),
     });
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
-    return { catalogue, contracts, schema, plugin: enforcement.plugin, close: () => store.close() };
+    return { catalogue, contracts, schema, plugin: enforcement.plugin, close };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Marks contracts past their validUntil `expired`, at start and every `intervalMs` (their grants
+ * end at validUntil whether or not this has run: time decides, the sweep only records it). One
+ * sweep at a time; a failed sweep is logged and tried again next time.
+ */
+export function startExpirySweep(contracts: ContractService, intervalMs: number, logger: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const sweep = () => {
+    if (running || stopped) return;
+    running = (async () => {
+      try {
+        const expired = await contracts.expireDue();
+        if (expired.length > 0) logger.info('contracts expired', { count: expired.length, contractIds: expired.map((c) => c.id) });
+      } catch (error) {
+        logger.warn('contract expiry sweep failed; will retry', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  sweep();
+  const timer = setInterval(sweep, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
