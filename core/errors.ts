@@ -86,6 +86,16 @@ export const ERRORS = {
     zh: '文件“{file}”无法读取（{reason}），已保留原文件，数据集仍为上一版本',
     en: 'File "{file}" could not be read ({reason}); the original is kept and the dataset stays at its previous version',
   },
+  AUDIT_UNAVAILABLE: {
+    status: 503,
+    zh: '审计日志暂不可写（{reason}），为保证每次访问都有记录，本次请求未执行，请稍后重试',
+    en: 'The audit log cannot take records now ({reason}); so that every access is recorded, this request was not run. Try again shortly',
+  },
+  AUDIT_LOG_INVALID: {
+    status: 500,
+    zh: '审计日志校验未通过：{reason}',
+    en: 'The audit log does not verify: {reason}',
+  },
   CONFIG_INVALID: {
     status: 500,
     zh: '配置无效：{reason}',
