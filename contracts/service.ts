@@ -22,6 +22,12 @@ export interface ContractServiceOptions {
   readonly clock?: Clock | undefined;
   /** How many times a step is computed when other writers keep moving the contract. Default 3. */
   readonly attempts?: number | undefined;
+  /**
+   * Told of every step once it is stored (the opening `create` included), and awaited: the audit
+   * trail records contract transitions as admin events through it. A failure here is the caller's
+   * to report; the step stays stored.
+   */
+  readonly onTransition?: ((event: { readonly contract: Contract; readonly transition: NewTransition }) => Promise<void> | void) | undefined;
 }
 
 export interface RenewOptions {
@@ -124,7 +130,10 @@ export function createContractService(options: ContractServiceOptions): Contract
       activeCache(store).clear();
       const stored = await store.applyTransition(result.contract, result.record);
       activeCache(store).clear();
-      if (stored.applied) return stored.contract;
+      if (stored.applied) {
+        await options.onTransition?.({ contract: stored.contract, transition: result.record });
+        return stored.contract;
+      }
       if (stored.current === null) throw new TongxiangError('CONTRACT_NOT_FOUND', { contractId: id });
       if (attempt >= attempts) {
         throw new TongxiangError('CONTRACT_TRANSITION_INVALID', { contractId: id, from: stored.current.state, action });
@@ -136,6 +145,7 @@ export function createContractService(options: ContractServiceOptions): Contract
     activeCache(store).clear();
     const created = await store.create(contract, record);
     activeCache(store).clear();
+    await options.onTransition?.({ contract: created, transition: record });
     return submit ? step(created.id, 'submit', principal) : created;
   }
 

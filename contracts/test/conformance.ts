@@ -251,6 +251,24 @@ function suite(makeHarness: () => Promise<StoreHarness>): void {
       expect(reads).toBe(2);
     });
 
+    it('tells onTransition of every stored step, in order, and not of a refused one', async () => {
+      const events: string[] = [];
+      const told = createContractService({
+        store: proxy,
+        catalogue: catalogue.lookup,
+        clock,
+        onTransition: ({ contract, transition }) => {
+          events.push(`${contract.id}:${transition.action}:${transition.to}`);
+        },
+      });
+      clock.set(T0);
+      const { dev } = freshConsumer();
+      const c = await told.request(dev, insuranceRequest(T0));
+      await told.approve(rsjOwner, c.id);
+      expect(await codeOf(told.approve(rsjOwner, c.id))).toBe('CONTRACT_TRANSITION_INVALID');
+      expect(events).toEqual([`${c.id}:create:draft`, `${c.id}:submit:pending`, `${c.id}:approve:active`]);
+    });
+
     it('hands out the same grant list while nothing changes, and none once the window has closed, without any write', async () => {
       const { c, dept } = await activeContract();
       const now = Date.parse(c.validFrom) + DAY;
