@@ -222,6 +222,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             purposes: new Set(),
             purposeOf: new Map(grants.map((g) => [g.contractId, g.purpose])),
             rowsWithheld: 0,
+            rowsShown: 0,
             subjects: new Set(),
             base: Object.freeze({
               department: principal.department.code,

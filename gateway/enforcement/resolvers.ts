@@ -101,6 +101,8 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
   }
   if (entry.kind === 'out-of-jurisdiction') return { visible: false, regionCode: entry.regionCode };
   for (const id of entry.contracts) useContract(state, id);
+  // A data row: an object of a type the catalogue places somewhere (a person, an enterprise, a household...).
+  if (!state.rows.has(row) && catalogue.types.get(typeName)?.region) state.rowsShown += 1;
   remember(state, row, entry.row);
   return { visible: true };
 }

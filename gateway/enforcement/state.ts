@@ -35,6 +35,8 @@ export interface DecisionRecord {
   readonly purposes: readonly string[];
   /** Rows left out of lists or nulled on a direct lookup (OUT_OF_JURISDICTION) during execution. */
   readonly rowsWithheld: number;
+  /** Data rows returned: objects of types the catalogue gives a region (persons, enterprises, households...). */
+  readonly rowsShown: number;
   /**
    * Data subjects returned: values of subject-key fields (公民身份号码, 统一社会信用代码) that resolved
    * allowed or masked, in clear — the audit keeps only their keyed HMAC, never these values.
@@ -65,9 +67,10 @@ export interface RequestState {
   /** Purpose of each contract among the caller's grants. */
   readonly purposeOf: ReadonlyMap<string, string>;
   rowsWithheld: number;
+  rowsShown: number;
   /** `kind:value` of subject keys returned. */
   readonly subjects: Set<string>;
-  readonly base: Omit<DecisionRecord, 'contractIds' | 'purposes' | 'rowsWithheld' | 'subjects'>;
+  readonly base: Omit<DecisionRecord, 'contractIds' | 'purposes' | 'rowsWithheld' | 'rowsShown' | 'subjects'>;
 }
 
 const states = new WeakMap<object, RequestState>();
@@ -101,6 +104,7 @@ export function decisionRecordOf(contextValue: unknown): DecisionRecord | undefi
     contractIds: [...state.contractIds].sort(),
     purposes: [...state.purposes].sort(),
     rowsWithheld: state.rowsWithheld,
+    rowsShown: state.rowsShown,
     subjects: [...state.subjects].sort().map((s) => {
       const i = s.indexOf(':');
       return Object.freeze({ kind: s.slice(0, i), value: s.slice(i + 1) });

@@ -244,6 +244,7 @@ describe('jurisdiction', () => {
     expect(r.json).not.toContain(H2.headName);
     // The subjects returned, for the audit (which keeps their HMAC): the withheld row's is not among them.
     expect(r.record?.subjects).toEqual([{ kind: 'idNumber', value: H1.headIdNumber }]);
+    expect([r.record?.rowsShown, r.record?.rowsWithheld]).toEqual([1, 1]);
   });
 
   it('takes a person’s region from the ID number (inherited by its records)', async () => {
