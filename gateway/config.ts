@@ -34,16 +34,34 @@ export interface HubConfig {
   readonly identity: IdentitySettings;
   /** `null-field` (default): a denied field is null with FORBIDDEN_FIELD; `reject-operation`: 403 for the whole operation. */
   readonly enforcementMode: 'null-field' | 'reject-operation';
+  /** The audit trail: where records go, how durable before a response, how they are chained and signed. */
+  readonly audit: AuditSettings;
   /** PostgreSQL for contracts (DATABASE_URL); null: PGlite in the data directory. Holds a password: never log it. */
   readonly databaseUrl: string | null;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
 
+export interface AuditSettings {
+  /** `strict` (default): no response before its record is durable; `async`: bounded queue, 503 when full. */
+  readonly mode: 'strict' | 'async';
+  readonly hash: 'sha256' | 'sm3';
+  /** Records not yet durable the writer holds at most (async queue; strict backlog while the store fails). */
+  readonly queueLimit: number;
+  /** Sign a checkpoint after this many records or this many milliseconds, whichever first. */
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+  /** This gateway instance's name in the records (its own hash chain); default: made once, kept in the data directory. */
+  readonly instance: string | null;
+  /** Kafka bootstrap servers (KAFKA_BROKERS); null: no shipping. */
+  readonly kafkaBrokers: string | null;
+  readonly kafkaTopic: string;
+}
+
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity'>> & { variables?: Record<string, string>; identity?: IdentityInput };
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit'>> & { variables?: Record<string, string>; identity?: IdentityInput; audit?: Partial<AuditSettings> };
   readonly cwd?: string;
 }
 
@@ -57,6 +75,7 @@ interface FileSettings {
   upstreamTimeoutMs?: number;
   shutdownGraceMs?: number;
   contractSweepMs?: number;
+  audit?: Partial<Record<keyof AuditSettings, unknown>>;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -164,6 +183,33 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     problems.push(`TONGXIANG_ENFORCEMENT_MODE must be null-field or reject-operation (got ${JSON.stringify(modeRaw)})`);
   }
   const enforcementMode = modeRaw === 'reject-operation' ? 'reject-operation' : 'null-field';
+
+  const fa = file.audit ?? {};
+  const oa = o.audit ?? {};
+  const auditMode = String(oa.mode ?? env.TONGXIANG_AUDIT_MODE ?? fa.mode ?? 'strict');
+  if (auditMode !== 'strict' && auditMode !== 'async') problems.push(`TONGXIANG_AUDIT_MODE must be strict or async (got ${JSON.stringify(auditMode)})`);
+  const auditHash = String(oa.hash ?? env.TONGXIANG_AUDIT_HASH ?? fa.hash ?? 'sha256');
+  if (auditHash !== 'sha256' && auditHash !== 'sm3') problems.push(`TONGXIANG_AUDIT_HASH must be sha256 or sm3 (got ${JSON.stringify(auditHash)})`);
+  const instanceRaw = oa.instance ?? env.TONGXIANG_INSTANCE ?? fa.instance ?? null;
+  const instance = instanceRaw === null || instanceRaw === undefined || instanceRaw === '' ? null : String(instanceRaw);
+  if (instance !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(instance)) problems.push('TONGXIANG_INSTANCE must be 1–64 letters, digits, dots, dashes or underscores');
+  const kafkaRaw = oa.kafkaBrokers ?? env.KAFKA_BROKERS ?? fa.kafkaBrokers ?? null;
+  const audit: AuditSettings = Object.freeze({
+    mode: auditMode === 'async' ? 'async' : 'strict',
+    hash: auditHash === 'sm3' ? 'sm3' : 'sha256',
+    queueLimit: integer('TONGXIANG_AUDIT_QUEUE_LIMIT', oa.queueLimit ?? env.TONGXIANG_AUDIT_QUEUE_LIMIT ?? fa.queueLimit ?? 10_000, 1, 10_000_000, problems),
+    checkpointEvery: integer('TONGXIANG_AUDIT_CHECKPOINT_EVERY', oa.checkpointEvery ?? env.TONGXIANG_AUDIT_CHECKPOINT_EVERY ?? fa.checkpointEvery ?? 1000, 1, 10_000_000, problems),
+    checkpointIntervalMs: integer(
+      'TONGXIANG_AUDIT_CHECKPOINT_MS',
+      oa.checkpointIntervalMs ?? env.TONGXIANG_AUDIT_CHECKPOINT_MS ?? fa.checkpointIntervalMs ?? 10_000,
+      10,
+      86_400_000,
+      problems,
+    ),
+    instance,
+    kafkaBrokers: kafkaRaw === null || kafkaRaw === undefined || kafkaRaw === '' ? null : String(kafkaRaw),
+    kafkaTopic: String(oa.kafkaTopic ?? env.TONGXIANG_AUDIT_TOPIC ?? fa.kafkaTopic ?? 'tongxiang.audit'),
+  });
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -176,6 +222,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     demo,
     identity,
     enforcementMode,
+    audit,
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     variables: Object.freeze(variables),
   });

@@ -17,11 +17,13 @@ import {
   createPgliteContractStore,
   loadSeedContracts,
   type ContractService,
+  type ContractServiceOptions,
   type ContractStore,
 } from '../contracts/index.ts';
 import { systemClock } from '../core/index.ts';
 import { catalogueInvalid, checkCatalogueAgainstSchema, loadCatalogue, publicSchema, type Catalogue } from '../policies/index.ts';
 import { contractCatalogueLookup, extendWithAdmin, isAdminCoordinate } from './admin/schema.ts';
+import { isAuditCoordinate } from './audit/schema.ts';
 import { createEnforcement, type EnforcementContext } from './enforcement/index.ts';
 import type { HubConfig } from './config.ts';
 import type { Logger } from './log.ts';
@@ -40,7 +42,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
   config: HubConfig,
   meshSchema: GraphQLSchema,
   logger: Logger,
-  options: { enforce?: boolean } = {},
+  options: { enforce?: boolean; onTransition?: ContractServiceOptions['onTransition'] } = {},
 ): Promise<Governance<Ctx>> {
   const catalogue = await loadCatalogue(join(config.meshDir, 'policies', 'catalogue'));
   if (options.enforce === false) {
@@ -53,7 +55,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
     ? await createPgContractStore({ connectionString: config.databaseUrl })
     : await createPgliteContractStore({ dataDir: config.dataDir });
   try {
-    const contracts = createContractService({ store, catalogue: contractCatalogueLookup(catalogue) });
+    const contracts = createContractService({ store, catalogue: contractCatalogueLookup(catalogue), onTransition: options.onTransition });
     if (config.demo) {
       const seeded = await loadSeedContracts(contracts, await readFile(DEMO_CONTRACTS_PATH, 'utf8'), systemClock.now());
       logger.info('demo contracts', { created: seeded.created.length, present: seeded.present.length });
@@ -74,7 +76,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       mode: config.enforcementMode,
       grantsFor: (principal, now) => contracts.grants(principal.department.code, now),
       clock: systemClock,
-      ungoverned: (coordinate) => isAdminCoordinate(coordinate),
+      ungoverned: (coordinate) => isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate),
     });
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
     return { catalogue, contracts, schema, plugin: enforcement.plugin, close };

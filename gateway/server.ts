@@ -4,15 +4,20 @@
  * (in-flight requests finish; new connections are refused). Every GraphQL request is
  * authenticated in the `context` function (gateway/identity): no valid token, HTTP 401.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { GraphQLError } from 'graphql';
 import { graphQLError, isTongxiangError, type Principal } from '../core/index.ts';
-import { probeSources, settleFileDropStores, toPublicError, type SourceStatus } from '../mesh/index.ts';
+import { probeSources, settleFileDropStores, SOURCE_CALLS, toPublicError, type SourceStatus } from '../mesh/index.ts';
+import { auditApolloPlugin, bindContext, installAuditHooks, requestAudit } from './audit/http.ts';
+import { startHubAudit, type HubAudit } from './audit/hub-audit.ts';
+import { extendWithAudit } from './audit/schema.ts';
 import type { HubConfig } from './config.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './demo.ts';
 import { exampleQueries, type ExampleQuery } from './examples.ts';
@@ -48,7 +53,6 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 async function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -85,10 +89,19 @@ function publicErrorsPlugin(logger: Logger): ApolloServerPlugin<HubContext> {
   };
 }
 
-async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal): Promise<HubContext> {
+async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal, sourceCalls: unknown[]): Promise<HubContext> {
   // No consumer headers go into Mesh's context: upstream calls carry only the hub's own credentials.
   const { contextFactory } = mesh.getEnveloped({});
-  return (await contextFactory({ requestId, principal })) as HubContext;
+  return (await contextFactory({ requestId, principal, [SOURCE_CALLS]: sourceCalls })) as HubContext;
+}
+
+/** SHA-256 over the catalogue files (name and content, in name order): a policy change shows as a new digest. */
+async function catalogueDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.yml') || n.endsWith('.yaml')).sort()) {
+    hash.update(name + '\0').update(await readFile(join(dir, name))).update('\0');
+  }
+  return hash.digest('hex');
 }
 
 /** The caller, or the GraphQL error Apollo answers with HTTP 401 (never a stack, never jose's words). */
@@ -109,6 +122,8 @@ export interface StartOptions {
    * principal) and no field enforcement. Not reachable from configuration or the CLI.
    */
   readonly benchmarkWithoutPolicies?: { readonly principal: Principal };
+  /** Benchmarks only, to measure the audit's cost: no audit trail at all. Not reachable from configuration. */
+  readonly benchmarkWithoutAudit?: boolean;
 }
 
 export async function startHub(config: HubConfig, options: StartOptions = {}): Promise<Hub> {
@@ -133,23 +148,43 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
   let mesh: MeshInstance | undefined;
   let app: FastifyInstance | undefined;
   let governance: Governance<HubContext> | undefined;
+  let audit: HubAudit | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
     const unguarded = options.benchmarkWithoutPolicies;
-    governance = await startGovernance<HubContext>(effective, mesh.schema, logger, { enforce: !unguarded });
+    if (!options.benchmarkWithoutAudit) {
+      audit = await startHubAudit(effective, logger, { catalogueDigest: await catalogueDigest(join(effective.meshDir, 'policies', 'catalogue')) });
+    }
+    const hubAudit = audit;
+    governance = await startGovernance<HubContext>(effective, mesh.schema, logger, {
+      enforce: !unguarded,
+      onTransition: hubAudit
+        ? ({ contract, transition }) =>
+            hubAudit.admin('contract-transition', { department: transition.actorDepartment, user: transition.actor }, {
+              contractId: contract.id,
+              action: transition.action,
+              from: transition.from,
+              to: transition.to,
+              consumer: contract.consumer,
+              provider: contract.provider,
+              reason: transition.reason,
+            })
+        : undefined,
+    });
     const meshConfig: YamlConfig.Config = loaded.config;
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
     app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+    const schema = hubAudit ? extendWithAudit(governance.schema, { audit: hubAudit, catalogue: governance.catalogue }) : governance.schema;
     const apollo = new ApolloServer<HubContext>({
-      schema: governance.schema,
+      schema,
       introspection: true,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
       // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
       stopOnTerminationSignals: false,
-      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger)],
+      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : [])],
     });
     await apollo.start();
 
@@ -158,6 +193,14 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       return { ready: sources.every((s) => s.ok), sources };
     };
 
+    if (hubAudit) {
+      installAuditHooks(app, { path: '/graphql', audit: hubAudit, catalogue: governance.catalogue, logger, mode: effective.audit.mode, queueLimit: effective.audit.queueLimit });
+      // The public keys of the audit checkpoints, for auditors verifying offline.
+      app.get('/audit/jwks.json', async (_req, reply) => {
+        reply.header('cache-control', 'no-cache');
+        return hubAudit.keyring.publicJwks();
+      });
+    }
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_req, reply) => {
       const result = await readiness();
@@ -167,11 +210,20 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     app.get('/', async (_req, reply) => reply.redirect('/graphql'));
     const handler = fastifyApolloHandler(apollo, {
       context: async (request, reply) => {
-        const incoming = request.headers['x-request-id'];
-        const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        const facts = requestAudit(request);
+        const requestId = facts.requestId;
         reply.header('x-request-id', requestId);
-        const principal = unguarded ? unguarded.principal : await authenticate(identity, request.headers.authorization, requestId, logger);
-        return meshContext(mesh!, requestId, principal);
+        let principal: Principal;
+        try {
+          principal = unguarded ? unguarded.principal : await authenticate(identity, request.headers.authorization, requestId, logger);
+        } catch (error) {
+          facts.reason = String((error as GraphQLError).extensions?.reason ?? (error as GraphQLError).extensions?.code ?? 'unauthenticated');
+          throw error;
+        }
+        facts.principal = principal;
+        const context = await meshContext(mesh!, requestId, principal, facts.sources);
+        bindContext(facts, context);
+        return context;
       },
     });
     app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
@@ -196,6 +248,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           // Mesh's destroy is synchronous; the dataset store closes asynchronously. Wait for it,
           // within the grace period, so nothing still writes to the data directory.
           await withDeadline(Promise.all([settleFileDropStores(), governance!.close()]), config.shutdownGraceMs);
+          await audit?.close();
           await demo?.close();
         }
       })();
@@ -208,6 +261,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     await app?.close().catch(() => undefined);
     mesh?.destroy();
     await withDeadline(Promise.all([settleFileDropStores(), governance?.close()]), config.shutdownGraceMs);
+    await audit?.close().catch(() => undefined);
     await demo?.close();
     throw error;
   }

@@ -8,6 +8,7 @@
 import type { MeshFetch, MeshPlugin } from '@graphql-mesh/types';
 import type { GraphQLError } from 'graphql';
 import { graphQLError, type ErrorCode } from '../core/index.ts';
+import { timedSourceCall } from './source-calls.ts';
 
 export interface GuardedSource {
   readonly label: string;
@@ -75,7 +76,9 @@ export function useUpstreamGuard(options: UpstreamGuardOptions): MeshPlugin<unkn
       const label = source?.label ?? sourceName;
       const timeoutMs = source?.timeoutMs ?? defaultTimeoutMs;
       const inner: MeshFetch = fetchFn;
-      const guarded: MeshFetch = async (url, init, context, fetchInfo) => {
+      const guarded: MeshFetch = (url, init, context, fetchInfo) =>
+        timedSourceCall(context, sourceName, async () => guardedCall(url, init, context, fetchInfo));
+      const guardedCall: MeshFetch = async (url, init, context, fetchInfo) => {
         const signal = init?.signal
           ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
           : AbortSignal.timeout(timeoutMs);

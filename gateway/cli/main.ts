@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TongxiangError, isTongxiangError } from '../../core/index.ts';
 import { contractsCommand } from '../admin/cli.ts';
+import { runAuditCli } from '../audit/cli.ts';
 import { loadConfig } from '../config.ts';
 import { DEFAULT_TTL_SECONDS, issueLocalToken, parseTtl } from '../identity/index.ts';
 import { createLogger } from '../log.ts';
@@ -145,7 +146,12 @@ const token: Command = {
   },
 };
 
-const COMMANDS: Record<string, Command> = { start, token, contracts: contractsCommand };
+const audit: Command = {
+  summary: '审计链校验与导出 / verify and export the audit trail  verify [--data-dir DIR | --file F | --kafka B] [--keys JWKS] | export --out F [--from ISO] [--to ISO]',
+  run: (argv) => runAuditCli(argv, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), env: process.env }),
+};
+
+const COMMANDS: Record<string, Command> = { start, token, contracts: contractsCommand, audit };
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  tongxiang ${name.padEnd(8)} ${c.summary}`);

@@ -15,6 +15,7 @@ import {
 } from 'graphql';
 import { graphQLError, toGraphQLError, TongxiangError, validateIdNumber, type ErrorCode } from '../../core/index.ts';
 import { parseChineseMonth, type DatasetStore, type DropFileStatus } from '../../sources/filedrop/index.ts';
+import { timedSourceCall } from '../source-calls.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -129,7 +130,7 @@ export function buildFileDropSchema(options: FileDropSchemaOptions): GraphQLSche
           first: { type: GraphQLInt, defaultValue: DEFAULT_PAGE_SIZE, description: `每页条数，最多 ${MAX_PAGE_SIZE} / Page size, at most ${MAX_PAGE_SIZE}` },
           offset: { type: GraphQLInt, defaultValue: 0, description: '跳过条数 / Rows to skip' },
         },
-        resolve: async (_root: unknown, args: HouseholdArgs) => {
+        resolve: async (_root: unknown, args: HouseholdArgs, context: unknown) => {
           let headIdNumber: string | undefined;
           if (args.headIdNumber != null) {
             headIdNumber = args.headIdNumber.normalize('NFKC').trim().toUpperCase();
@@ -148,11 +149,13 @@ export function buildFileDropSchema(options: FileDropSchemaOptions): GraphQLSche
           const first = args.first ?? DEFAULT_PAGE_SIZE;
           const offset = args.offset ?? 0;
           if (first < 0 || offset < 0) throw userError('BAD_USER_INPUT', 'first 与 offset 不能为负 / first and offset must not be negative');
-          try {
-            return await options.store().households({ headIdNumber, regionCode, month, limit: Math.min(first, MAX_PAGE_SIZE), offset });
-          } catch (error) {
-            throw unavailable(error);
-          }
+          return timedSourceCall(context, options.sourceName, async () => {
+            try {
+              return await options.store().households({ headIdNumber, regionCode, month, limit: Math.min(first, MAX_PAGE_SIZE), offset });
+            } catch (error) {
+              throw unavailable(error);
+            }
+          });
         },
       },
       dropFiles: {
@@ -161,14 +164,15 @@ export function buildFileDropSchema(options: FileDropSchemaOptions): GraphQLSche
         args: {
           department: { type: GraphQLString, description: '只看某部门（如 341504.mzj）/ Only this department' },
         },
-        resolve: async (_root: unknown, args: { department?: string | null }) => {
-          try {
-            const all = await options.store().fileStatus();
-            return args.department == null ? all : all.filter((f) => f.department === args.department);
-          } catch (error) {
-            throw unavailable(error);
-          }
-        },
+        resolve: async (_root: unknown, args: { department?: string | null }, context: unknown) =>
+          timedSourceCall(context, options.sourceName, async () => {
+            try {
+              const all = await options.store().fileStatus();
+              return args.department == null ? all : all.filter((f) => f.department === args.department);
+            } catch (error) {
+              throw unavailable(error);
+            }
+          }),
       },
     },
   });

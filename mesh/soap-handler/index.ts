@@ -41,6 +41,7 @@ export default class SoapHandler implements MeshHandler {
       mutations: this.config.mutations,
       invoke: createSoapInvoker(client, model, this.config.timeoutMs),
       toGraphQLError: (error) => sourceErrorToGraphQL(error, source, sourceLabel),
+      sourceName: source,
     });
     this.logger.info(`${source}: ${model.operations.length} operations from ${model.service}/${model.port} (SOAP ${model.soapVersion})`);
     return { schema };

@@ -25,6 +25,7 @@ import {
   type GraphQLOutputType,
   type GraphQLScalarType,
 } from 'graphql';
+import { noteSourceCall } from '../source-calls.ts';
 import { coerceField, coerceObject, toSoapArgs } from './coerce.ts';
 import { camelCase, type FieldModel, type OperationModel, type ServiceModel, type TypeModel } from './wsdl-model.ts';
 
@@ -35,6 +36,8 @@ export interface SchemaOptions {
   readonly invoke: (operation: OperationModel, args: Record<string, unknown>) => Promise<unknown>;
   /** Turns any failure of a resolver into the error the graph shows. */
   readonly toGraphQLError: (error: unknown) => Error;
+  /** The Mesh source's name, to note each call in the request's context (mesh/source-calls.ts). */
+  readonly sourceName?: string;
 }
 
 const SCALARS: Record<string, GraphQLScalarType> = {
@@ -102,15 +105,19 @@ export function buildSoapSchema(model: ServiceModel, options: SchemaOptions): Gr
       type,
       args,
       description: op.description,
-      resolve: async (_root: unknown, given: Record<string, unknown>) => {
+      resolve: async (_root: unknown, given: Record<string, unknown>, context: unknown) => {
+        const startedAt = performance.now();
         try {
           const result = await options.invoke(op, toSoapArgs(op.args, given, model.objects));
+          if (options.sourceName) noteSourceCall(context, options.sourceName, startedAt);
           if (output.kind === 'none') return true;
           const wrapper = result && typeof result === 'object' ? (result as Record<string, unknown>) : {};
           if (output.kind === 'unwrap') return coerceField(output.field, wrapper[output.field.xmlName], model.objects, output.field.xmlName);
           return coerceObject(output.type, wrapper, model.objects, op.outputElement ?? op.name);
         } catch (error) {
-          throw options.toGraphQLError(error);
+          const converted = options.toGraphQLError(error);
+          if (options.sourceName) noteSourceCall(context, options.sourceName, startedAt, converted);
+          throw converted;
         }
       },
     };

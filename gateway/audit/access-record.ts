@@ -1,0 +1,89 @@
+/**
+ * One access record per GraphQL request, made from what the hub knows when the response is ready:
+ * the request's facts (id, time, caller or why there is none, HTTP status, error codes, upstream
+ * calls) and the enforcement's decision record. Pure: the subject keyring is passed in, so data
+ * subjects enter the record only as keyed HMACs, never in clear.
+ */
+import { createHash } from 'node:crypto';
+import type { AccessOutcome, AccessRecord, AuditSourceCall, AuditSubject } from '../../audit/types.ts';
+import type { Principal } from '../../core/index.ts';
+import type { Catalogue } from '../../policies/index.ts';
+import type { DecisionRecord } from '../enforcement/index.ts';
+
+export interface RequestFacts {
+  readonly requestId: string;
+  /** When the request arrived (ms since the epoch). */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly httpStatus: number;
+  /** The GraphQL query text, when there was one (only its SHA-256 is kept). */
+  readonly query: string | null;
+  readonly operationName: string | null;
+  readonly principal: Principal | null;
+  /** Why the caller is not authenticated (`expired`, `bad signature`...), or a refusal's code. */
+  readonly reason: string | null;
+  /** Catalogue codes of the errors in the response. */
+  readonly errorCodes: readonly string[];
+  readonly sources: readonly AuditSourceCall[];
+}
+
+export interface SubjectHasher {
+  hmac(kind: string, value: string): AuditSubject;
+}
+
+/** SHA-256 of the query text; the same texts come again and again, so the last ones are kept. */
+const operationHashes = new Map<string, string>();
+const OPERATION_HASHES_KEPT = 1000;
+
+export function operationHash(query: string): string {
+  let known = operationHashes.get(query);
+  if (known === undefined) {
+    known = createHash('sha256').update(query, 'utf8').digest('hex');
+    if (operationHashes.size >= OPERATION_HASHES_KEPT) operationHashes.clear();
+    operationHashes.set(query, known);
+  }
+  return known;
+}
+
+export function outcomeOf(httpStatus: number, errorCodes: readonly string[], decision: DecisionRecord | undefined): AccessOutcome {
+  if (httpStatus === 401) return 'unauthenticated';
+  if (httpStatus === 429) return 'rate-limited';
+  if (httpStatus >= 500) return 'error';
+  if (httpStatus >= 400 || decision?.rejected) return 'refused';
+  if (errorCodes.length > 0 || (decision?.rowsWithheld ?? 0) > 0) return 'partial';
+  return 'ok';
+}
+
+export function accessRecord(
+  facts: RequestFacts,
+  decision: DecisionRecord | undefined,
+  subjects: SubjectHasher,
+  catalogue: Catalogue,
+): Omit<AccessRecord, 'instance' | 'seq'> {
+  const providers = new Set<string>();
+  for (const c of decision?.coordinates ?? []) for (const owner of catalogue.fields.get(c.coordinate)?.owners ?? []) providers.add(owner);
+  const errorCodes = [...new Set(facts.errorCodes)].sort();
+  return {
+    type: 'access',
+    time: new Date(facts.startedAt).toISOString(),
+    requestId: facts.requestId,
+    department: facts.principal?.department.code ?? null,
+    user: facts.principal?.subject ?? null,
+    client: facts.principal?.client ?? null,
+    operationName: decision?.operationName ?? facts.operationName,
+    operationHash: facts.query === null ? null : operationHash(facts.query),
+    coordinates: (decision?.coordinates ?? []).map((c) => ({ coordinate: c.coordinate, decision: c.decision, detail: c.detail, contractId: c.contractId })),
+    contractIds: decision?.contractIds ?? [],
+    purposes: decision?.purposes ?? [],
+    providers: [...providers].sort(),
+    sources: facts.sources,
+    subjects: (decision?.subjects ?? []).map((s) => subjects.hmac(s.kind, s.value)),
+    rows: decision?.rowsShown ?? 0,
+    rowsWithheld: decision?.rowsWithheld ?? 0,
+    outcome: outcomeOf(facts.httpStatus, errorCodes, decision),
+    httpStatus: facts.httpStatus,
+    errorCodes,
+    reason: facts.reason,
+    durationMs: Math.round(facts.durationMs * 1000) / 1000,
+  };
+}
