@@ -1,6 +1,7 @@
 /**
  * Summaries, the console table and docs/benchmarks.md from one benchmark run's raw records.
  */
+import type { AuditVerifierReport } from './audit-verifier.ts';
 import type { LoadResult } from './load.ts';
 import { TARGET_IDS, TARGET_NAMES, type TargetId } from './targets.ts';
 
@@ -40,7 +41,7 @@ export interface RunRecord {
   /** 0 for the warm-up, 1..runs for measured runs. */
   readonly run: number;
   readonly load: LoadResult;
-  /** CPU of the bench process (targets A, B and C live there) during the run, ms. */
+  /** CPU of the bench process (every target lives there) during the run, ms. */
   readonly gatewayCpuMs: number;
   /** CPU of the upstreams process during the run, ms. */
   readonly upstreamCpuMs: number;
@@ -83,7 +84,7 @@ export interface Summary {
 }
 
 export interface BenchReport {
-  readonly version: 1;
+  readonly version: 2;
   readonly date: string;
   readonly command: string;
   readonly settings: Settings;
@@ -93,6 +94,8 @@ export interface BenchReport {
   readonly records: readonly RunRecord[];
   /** Attempts thrown away because other processes were busy (repeated instead). */
   readonly discarded: readonly RunRecord[];
+  /** The audit writer and verifier on a chain of access records, after the load runs. */
+  readonly auditVerifier: AuditVerifierReport;
   readonly wallS: number;
 }
 
@@ -134,6 +137,16 @@ const f3 = (n: number) => n.toFixed(3);
 const pct = (n: number) => `${Math.round(n * 100)} %`;
 const signedUs = (ms: number) => `${ms >= 0 ? '+' : '−'}${f0(Math.abs(ms) * 1000)} µs`;
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Both overhead targets: throughput of A over the baseline at least this. */
+export const OVERHEAD_TARGET = 0.9;
+const meets = (a: Summary, base: Summary) => base.rps.median > 0 && a.rps.median / base.rps.median >= OVERHEAD_TARGET;
+
+/** The order of the first three runs, e.g. "A D E B C, D E B C A, E B C A D, …". */
+function rotationText(): string {
+  return [0, 1, 2].map((k) => [...TARGET_IDS.slice(k), ...TARGET_IDS.slice(0, k)].join(' ')).join(', ') + ', …';
+}
 
 function find(report: BenchReport, queryId: string, target: TargetId): Summary | undefined {
   return report.summaries.find((s) => s.queryId === queryId && s.target === target);
@@ -165,8 +178,12 @@ export function consoleTable(report: BenchReport): string {
     const b = find(report, q.id, 'B');
     const c = find(report, q.id, 'C');
     const d = find(report, q.id, 'D');
+    const e = find(report, q.id, 'E');
     if (a && d) {
       rows.push([q.id, 'A/D', ratio(a.rps.median, d.rps.median), '', ratio(a.p50Ms, d.p50Ms), ratio(a.p99Ms, d.p99Ms), ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq), '', '', '', '']);
+    }
+    if (a && e) {
+      rows.push([q.id, 'A/E', ratio(a.rps.median, e.rps.median), '', ratio(a.p50Ms, e.p50Ms), ratio(a.p99Ms, e.p99Ms), ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && b && c) {
       rows.push([q.id, 'A/B', ratio(a.rps.median, b.rps.median), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
@@ -175,7 +192,39 @@ export function consoleTable(report: BenchReport): string {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), '', ...consoleSummary(report)].join('\n');
+}
+
+/** One line per query with the two overhead ratios and their targets, then the audit writer and verifier. */
+function consoleSummary(report: BenchReport): string[] {
+  const out: string[] = [];
+  const verdict = (a: Summary, base: Summary) => (meets(a, base) ? 'met' : 'NOT met');
+  for (const q of report.queries) {
+    const a = find(report, q.id, 'A');
+    const b = find(report, q.id, 'B');
+    const d = find(report, q.id, 'D');
+    const e = find(report, q.id, 'E');
+    if (!a) continue;
+    const parts: string[] = [];
+    if (d) parts.push(`policy tax A/D ${ratio(a.rps.median, d.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, d)}; A − D ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU/req)`);
+    if (e) parts.push(`strict audit A/E ${ratio(a.rps.median, e.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, e)}; A − E ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU/req for the audit record)`);
+    if (b) parts.push(`A/B ${ratio(a.rps.median, b.rps.median)}`);
+    out.push(`${q.id}: ${parts.join('; ')}`);
+  }
+  const v = report.auditVerifier;
+  out.push('');
+  out.push(`audit trail, ${f0(v.records)} access records per chain, a checkpoint every ${f0(v.checkpointEvery)}:`);
+  for (const r of v.results) {
+    if (r.skipped !== null) {
+      out.push(`  ${r.alg.padEnd(6)}  skipped: ${r.skipped}`);
+      continue;
+    }
+    out.push(
+      `  ${r.alg.padEnd(6)}  verify ${f0(r.verifyRecordsPerS)} records/s (${f2(r.verifyS)} s, ${f0(r.verifyMBPerS)} MB/s, ok: ${f0(r.records)} records, ${f0(r.checkpoints)} checkpoints)  ` +
+        `write ${f0(r.writeRecordsPerS)} records/s (async, file store, ${f2(r.writeS)} s)  file ${mb(r.fileBytes)}`,
+    );
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,6 +254,15 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
         `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification and field enforcement).`,
     );
   }
+  const e = find(report, q.id, 'E');
+  if (a && e) {
+    out.push('');
+    out.push(
+      `Cost of strict audit: **A/E throughput ${ratio(a.rps.median, e.rps.median)}** (target ≥ 0.90, i.e. strict audit costs ≤ 10 %), ` +
+        `p50 ${ratio(a.p50Ms, e.p50Ms)}, p99 ${ratio(a.p99Ms, e.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq)} ` +
+        `(A − E: ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU per request for the audit record).`,
+    );
+  }
   if (a && b && c) {
     out.push('');
     out.push(
@@ -230,7 +288,7 @@ function reading(report: BenchReport): string {
   const parts: string[] = [];
   parts.push(
     `**A/B** is the price of the hub's own layer — Fastify with the Apollo integration, a request id per call, the ` +
-      `landing-page and public-error plugins — over Apollo's standalone server on the very same Mesh graph: throughput ` +
+      `landing-page and public-error plugins, token verification and field enforcement (A/D) and the strict audit trail (A/E) — over Apollo's standalone server on the very same Mesh graph: throughput ` +
       `${list((r) => ratio(r.a.rps.median, r.b.rps.median))}; gateway CPU per request A − B ` +
       `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.b.gatewayCpuMsPerReq))}. ` +
       `Runs of one target spread by up to ${pct(noise)} (max − min over median); an A/B ratio within that band around 1.00 ` +
@@ -266,6 +324,74 @@ function reading(report: BenchReport): string {
   return parts.join(' ');
 }
 
+/** The A/E paragraph of the reading: what strict audit costs, against the target and the noise. */
+function auditReading(report: BenchReport): string {
+  const rows = report.queries
+    .map((q) => ({ q, a: find(report, q.id, 'A'), e: find(report, q.id, 'E') }))
+    .filter((r): r is { q: BenchQuery; a: Summary; e: Summary } => !!(r.a && r.e));
+  if (rows.length === 0) return '';
+  const list = (f: (r: (typeof rows)[number]) => string) => rows.map((r) => `${f(r)} (${r.q.id})`).join(', ');
+  const spread = (s: Summary) => (s.rps.median > 0 ? (s.rps.max - s.rps.min) / s.rps.median : 0);
+  const noise = Math.max(...rows.flatMap((r) => [spread(r.a), spread(r.e)]));
+  const missed = rows.filter((r) => !meets(r.a, r.e)).map((r) => r.q.id);
+  const outside = rows.filter((r) => Math.abs(r.a.rps.median / r.e.rps.median - 1) > noise).map((r) => r.q.id);
+  return (
+    `**A/E** is the cost of the strict audit trail — one access record per request, built from the decision record, ` +
+    `its data subjects HMAC'd, canonicalised, hashed into the chain and made durable (group commit, \`fdatasync\`) before ` +
+    `the response, plus a signed checkpoint every 1,000 records (the default) — with identity and enforcement on in both: ` +
+    `throughput ${list((r) => ratio(r.a.rps.median, r.e.rps.median))}; gateway CPU per request A − E ` +
+    `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.e.gatewayCpuMsPerReq))}; p50 ${list((r) => ratio(r.a.p50Ms, r.e.p50Ms))}. ` +
+    (missed.length === 0
+      ? `The target (strict audit costs ≤ 10 %, A/E ≥ ${f2(OVERHEAD_TARGET)}) is met for every query. `
+      : `The target (strict audit costs ≤ 10 %, A/E ≥ ${f2(OVERHEAD_TARGET)}) is **not met** for ${missed.join(', ')}. `) +
+    `Runs of A and E spread by up to ${pct(noise)}; ` +
+    (outside.length === 0
+      ? 'every A/E ratio is within that band around 1.00, so the audit cost is not measurable at this noise level. '
+      : `outside that band around 1.00: ${outside.join(', ')}. `) +
+    `The latency ratios include each strict request's wait for its group's \`fdatasync\` (a wait on the disk more than CPU ` +
+    `in this process); D keeps the audit trail on, so A/D above is the policy tax alone.`
+  );
+}
+
+function auditSection(report: BenchReport): string[] {
+  const v = report.auditVerifier;
+  const lines: string[] = [];
+  lines.push(
+    `The audit trail's own pieces, timed after the load runs in the same process (bench/audit-verifier.ts): a chain of ` +
+      `${f0(v.records)} access records — alternately the flagship eligibility check (10 field decisions, 2 contracts, 3 upstream ` +
+      `calls, 3 HMAC'd subjects) and a single-enterprise lookup (4 decisions, 1 contract, 2 subjects), a mean ${f0(v.bytesPerLine)} ` +
+      `bytes per line — written by the real writer (\`openAuditWriter\`, async mode, ${f0(v.burst)} records per burst between ` +
+      `event-loop turns) to the real JSONL file store (\`openFileAuditStore\`: one \`write\` + \`fdatasync\` per group commit) in ` +
+      `${v.tmpdir}, with a checkpoint signed (\`signCheckpoint\`, Ed25519 from \`openAuditKeyring\`) every ${f0(v.checkpointEvery)} ` +
+      `records; then the file streamed line by line (\`readline\`) through \`verifyEntries\` with the keyring's \`publicJwks()\`, ` +
+      `which recomputes every hash and checks every signature. The run fails unless the verifier answers ok with every record ` +
+      `and checkpoint counted.`,
+  );
+  lines.push('');
+  lines.push('| hash | records | checkpoints | file | verify records/s | verify time | verify MB/s | writer records/s (async, durable) | writer time |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of v.results) {
+    if (r.skipped !== null) {
+      lines.push(`| ${r.alg.toUpperCase()} | — | — | — | skipped: ${r.skipped} | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${r.alg === 'sha256' ? 'SHA-256' : 'SM3'} | ${f0(r.records)} | ${f0(r.checkpoints)} | ${mb(r.fileBytes)} | **${f0(r.verifyRecordsPerS)}** | ` +
+        `${f2(r.verifyS)} s | ${f0(r.verifyMBPerS)} | ${f0(r.writeRecordsPerS)} | ${f2(r.writeS)} s |`,
+    );
+  }
+  const [sha, sm3] = [v.results.find((r) => r.alg === 'sha256' && r.skipped === null), v.results.find((r) => r.alg === 'sm3' && r.skipped === null)];
+  lines.push('');
+  lines.push(
+    `Verifier: both chains verified (ok). ` +
+      (sha ? `At ${f0(sha.verifyRecordsPerS)} records/s a day of the hub at 100 req/s (8.64 million records) takes about ${f0(8_640_000 / sha.verifyRecordsPerS / 60)} minutes to verify with SHA-256` : '') +
+      (sha && sm3 ? `; SM3 verifies at ${ratio(sm3.verifyRecordsPerS, sha.verifyRecordsPerS)}× the SHA-256 rate. ` : '. ') +
+      `Writer: records/s from the first \`write()\` to \`close()\` resolved (everything durable, the last checkpoint signed); ` +
+      `the writer does not expose how many appends (fsyncs) it made, so that number is not given.`,
+  );
+  return lines;
+}
+
 export function markdown(report: BenchReport): string {
   const s = report.settings;
   const m = report.machine;
@@ -290,7 +416,7 @@ export function markdown(report: BenchReport): string {
   );
   lines.push(
     `- Settings: ${s.connections} connections, keep-alive, no pipelining; per target and query a ${s.warmupS} s warm-up, then ` +
-      `${s.runs} runs × ${s.durationS} s, targets interleaved, the order rotated each run (A D B C, D B C A, B C A D, …), the heap collected before each run${s.quick ? ' (**quick mode: indicative only**)' : ''}`,
+      `${s.runs} runs × ${s.durationS} s, targets interleaved, the order rotated each run (${rotationText()}), the heap collected before each run${s.quick ? ' (**quick mode: indicative only**)' : ''}`,
   );
   const disturbed = report.records.filter((r) => r.disturbed).length;
   lines.push(
@@ -308,18 +434,28 @@ export function markdown(report: BenchReport): string {
   lines.push('');
   lines.push('All on 127.0.0.1, all on the same demo upstreams, which run in a process of their own.');
   lines.push('');
-  lines.push('- **A — Tongxiang**: `startHub(loadConfig(...))` exactly as shipped (Fastify, Apollo Server 5, Mesh, request id, error mapping).');
+  lines.push(
+    '- **A — Tongxiang**: `startHub(loadConfig(...))` exactly as shipped (Fastify, Apollo Server 5, Mesh, request id, error mapping, ' +
+      'token verification, field enforcement, and the audit trail in its default strict mode: each request\'s record durable before the response).',
+  );
   lines.push('- **B — bare Apollo on the Mesh schema**: the same `loadMesh(config)`, `new ApolloServer({ schema: mesh.schema })` on `startStandaloneServer`, Mesh\'s context factory, nothing else.');
   lines.push('- **C — raw HTTP ceiling**: `node:http` answering the exact bytes A answers for that query, without any GraphQL.');
   lines.push(
     '- **D — Tongxiang with identity and enforcement off**: the same `startHub` with `benchmarkWithoutPolicies` (no token ' +
-      'verification, no field decisions; a switch reachable only from code). **A/D is the policy tax** (target ≥ 0.90). ' +
-      'A holds contracts for every conditional field, so A, B and D answer the same bytes.',
+      'verification, no field decisions; a switch reachable only from code). D still writes the strict audit trail, so ' +
+      '**A/D is the policy tax** alone (target ≥ 0.90). A (and E) hold contracts for every conditional field, so A, B, D and E answer the same bytes.',
+  );
+  lines.push(
+    '- **E — Tongxiang with the audit trail off**: the same `startHub` with `benchmarkWithoutAudit` (no access records, no ' +
+      'chain, no fsync, no checkpoints; a switch reachable only from code), identity and enforcement on, with its own token and ' +
+      'the same contracts as A, answering the same bytes. **A/E is the cost of strict audit** (target: strict audit costs ≤ 10 %, ' +
+      'i.e. A/E throughput ≥ 0.90).',
   );
   lines.push('');
   lines.push(
-    'CPU columns: *gateway* is the bench process, where A, B and C run one at a time (it includes the file-drop store, ' +
-      'PGlite, which is embedded in the gateway); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
+    'CPU columns: *gateway* is the bench process, where every target runs, one at a time (it includes the file-drop store, ' +
+      'PGlite, which is embedded in the gateway, and for A and D the audit writer, whose `fdatasync` calls run on libuv\'s ' +
+      'thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
       'Each is that process\'s CPU time during the run divided by the requests completed.',
   );
   for (const q of report.queries) {
@@ -333,16 +469,25 @@ export function markdown(report: BenchReport): string {
     lines.push(queryTable(report, q));
   }
   lines.push('');
+  lines.push('## Audit verifier');
+  lines.push('');
+  lines.push(...auditSection(report));
+  lines.push('');
   lines.push('## Reading');
   lines.push('');
   lines.push(reading(report));
+  const audit = auditReading(report);
+  if (audit) {
+    lines.push('');
+    lines.push(audit);
+  }
   lines.push('');
   lines.push('## How to reproduce');
   lines.push('');
   lines.push('```sh');
   lines.push('npm ci');
-  lines.push('npm run bench                 # full run (~3 minutes); rewrites this file and bench/results/latest.json');
-  lines.push('npm run bench -- --quick      # ~1 minute, prints the table, leaves this file alone (add --docs to write it)');
+  lines.push('npm run bench                 # full run (~5 minutes); rewrites this file and bench/results/latest.json');
+  lines.push('npm run bench -- --quick      # ~2 minutes, prints the table, leaves this file alone (add --docs to write it)');
   lines.push('npm run bench -- --duration 10 --runs 5 --connections 32 --warmup 3');
   lines.push('```');
   lines.push('');

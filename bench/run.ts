@@ -2,9 +2,11 @@
  * npm run bench [-- --quick] [--duration S] [--runs N] [--connections N] [--warmup S]
  *                  [--max-foreign CORES] [--retries N] [--docs | --no-docs]
  *
- * Measures, in one run, Tongxiang (A) against bare Apollo on the same Mesh schema (B) and a raw
+ * Measures, in one run, Tongxiang (A) against the same hub with identity and enforcement off (D),
+ * the same hub with the audit trail off (E), bare Apollo on the same Mesh schema (B) and a raw
  * node:http server answering the same bytes (C), on three queries, with the demo upstreams in a
- * child process and the load generator in another. Prints a table, writes
+ * child process and the load generator in another; then times the audit writer and verifier on a
+ * chain of N access records (50,000; 10,000 with --quick), SHA-256 and SM3. Prints a table, writes
  * bench/results/latest.json and (full runs, or --docs) docs/benchmarks.md. Exits by itself;
  * any error, timeout, non-2xx answer or unexpected body fails the run with exit code 1.
  * A measured run during which other processes kept more than --max-foreign cores busy (Linux
@@ -18,9 +20,19 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../gateway/config.ts';
 import { exampleQueries } from '../gateway/examples.ts';
+import { AuditVerifierFailure, measureAuditVerifier, type AuditVerifierReport } from './audit-verifier.ts';
 import type { LoadJob, LoadResult } from './load.ts';
 import { consoleTable, markdown, summarize, type BenchQuery, type BenchReport, type Machine, type RunRecord, type Settings } from './report.ts';
-import { TARGET_IDS, startBareApollo, startRawHttp, startTongxiang, startTongxiangWithoutPolicies, type Target, type TargetId } from './targets.ts';
+import {
+  TARGET_IDS,
+  startBareApollo,
+  startRawHttp,
+  startTongxiang,
+  startTongxiangWithoutAudit,
+  startTongxiangWithoutPolicies,
+  type Target,
+  type TargetId,
+} from './targets.ts';
 import type { UpstreamsCpu, UpstreamsReady } from './upstreams.ts';
 
 class BenchFailure extends Error {}
@@ -41,7 +53,7 @@ const log = (line: string) => process.stderr.write(line + '\n');
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-function settingsFrom(argv: string[]): Settings & { docs: boolean } {
+function settingsFrom(argv: string[]): Settings & { docs: boolean; auditRecords: number } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -75,6 +87,7 @@ function settingsFrom(argv: string[]): Settings & { docs: boolean } {
     maxForeignCores: num('max-foreign', values['max-foreign'], 0.25, 0, 64, false),
     retries: num('retries', values.retries, quick ? 1 : 2, 0, 5, true),
     docs: values['no-docs'] ? false : (values.docs ?? !quick),
+    auditRecords: quick ? 10_000 : 50_000,
   };
 }
 
@@ -246,11 +259,12 @@ function benchQueries(examples: UpstreamsReady['examples']): BenchQuery[] {
 
 const requestBody = (q: BenchQuery) => JSON.stringify({ query: q.query, variables: q.variables });
 
-/** Headers every request carries, to every target alike: the hub's bearer token (set once A is up). */
+/** Headers requests carry: A's bearer token (set once A is up), sent to every target without a token of its own. */
 let requestHeaders: Readonly<Record<string, string>> = {};
+const headersOf = (target: Target): Readonly<Record<string, string>> => target.headers ?? requestHeaders;
 
-async function fetchBody(url: string, body: string): Promise<string> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...requestHeaders }, body });
+async function fetchBody(url: string, body: string, headers: Readonly<Record<string, string>> = requestHeaders): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const text = await response.text();
   if (response.status !== 200) throw new BenchFailure(`${url} answered ${response.status}: ${text.slice(0, 500)}`);
   return text;
@@ -295,8 +309,11 @@ async function main(): Promise<number> {
   const settings = settingsFrom(argv);
   const info = await machine();
   const queries0 = 3;
-  const estimateS = queries0 * 4 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20;
-  const worstS = estimateS + queries0 * 4 * settings.runs * settings.retries * (settings.durationS + 2);
+  const targets0 = TARGET_IDS.length;
+  // The audit writer and verifier: a few seconds per 10,000 records and algorithm on a slow box.
+  const auditS = (settings.auditRecords / 10_000) * 2 * 4;
+  const estimateS = queries0 * targets0 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20 + auditS;
+  const worstS = estimateS + queries0 * targets0 * settings.runs * settings.retries * (settings.durationS + 2) + 2 * auditS;
   // Hard bound on the whole run: the worst case (every run repeated) plus start-up slack.
   const limitS = Math.round(worstS * 1.5 + 120);
   const watchdog = setTimeout(() => {
@@ -339,20 +356,26 @@ async function main(): Promise<number> {
     cleanups.push(() => b.close());
     const d = await startTongxiangWithoutPolicies(variables);
     cleanups.push(() => d.close());
+    const e = await startTongxiangWithoutAudit(variables);
+    cleanups.push(() => e.close());
 
     const queries = benchQueries(examples);
     const expected = new Map<string, string>();
     for (const q of queries) {
       expected.set(q.id, await expectedAnswer(q, a, b));
       if ((await fetchBody(d.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: the hub without policies answers other bytes`);
+      const fromE = await fetchBody(e.urlFor(q.id), requestBody(q), headersOf(e));
+      if (fromE !== expected.get(q.id)) {
+        throw new BenchFailure(`${q.id}: the hub without the audit trail answers other bytes:\nA: ${expected.get(q.id)!.slice(0, 400)}\nE: ${fromE.slice(0, 400)}`);
+      }
     }
     const c = await startRawHttp(expected);
     cleanups.push(() => c.close());
     for (const q of queries) {
       if ((await fetchBody(c.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: raw HTTP server answers other bytes`);
     }
-    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d };
-    log('bench: targets up, answers checked (A = B byte for byte, no errors)');
+    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d, E: e };
+    log('bench: targets up, answers checked (A = B = D = E = C byte for byte, no errors)');
 
     const records: RunRecord[] = [];
     const discarded: RunRecord[] = [];
@@ -365,7 +388,7 @@ async function main(): Promise<number> {
         url: targets[id].urlFor(q.id),
         body: requestBody(q),
         expectBody: expected.get(q.id)!,
-        headers: requestHeaders,
+        headers: headersOf(targets[id]),
         connections: settings.connections,
         durationS,
       };
@@ -434,9 +457,20 @@ async function main(): Promise<number> {
       }
     }
 
+    // The audit trail's offline pieces, after the load (the targets sit idle meanwhile).
+    settleHeap();
+    log(`bench: audit writer and verifier, ${settings.auditRecords.toLocaleString('en-US')} access records per chain, SHA-256 and SM3`);
+    let auditVerifier: AuditVerifierReport;
+    try {
+      auditVerifier = await measureAuditVerifier(settings.auditRecords, log);
+    } catch (error) {
+      if (error instanceof AuditVerifierFailure) throw new BenchFailure(error.message);
+      throw error;
+    }
+
     const summaries = queries.flatMap((q) => TARGET_IDS.map((id) => summarize(records, q.id, id)));
     const report: BenchReport = {
-      version: 1,
+      version: 2,
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
       settings: {
@@ -453,6 +487,7 @@ async function main(): Promise<number> {
       summaries,
       records,
       discarded,
+      auditVerifier,
       wallS: (Date.now() - started) / 1000,
     };
 

@@ -1,6 +1,9 @@
 /**
- * The three servers the benchmark compares, all on 127.0.0.1 in the bench process:
- *   A  Tongxiang — the hub as shipped (startHub: Fastify + Apollo + Mesh + request id + error mapping)
+ * The servers the benchmark compares, all on 127.0.0.1 in the bench process:
+ *   A  Tongxiang — the hub as shipped (startHub: Fastify + Apollo + Mesh + request id + error
+ *      mapping + identity + field enforcement + the strict audit trail)
+ *   D  the same hub with identity and field enforcement off (audit still on) — A/D is the policy tax
+ *   E  the same hub with the audit trail off (policies still on) — A/E is the cost of strict audit
  *   B  bare Apollo on the Mesh schema — same loadMesh, startStandaloneServer, nothing else
  *   C  raw HTTP — node:http answering the exact bytes A answers, the box's HTTP ceiling
  */
@@ -17,17 +20,20 @@ import { issueLocalToken, type TokenRequest } from '../gateway/identity/index.ts
 import { grantEverything } from '../gateway/test/harness.ts';
 import { silentLogger } from '../gateway/log.ts';
 import { loadMesh } from '../gateway/mesh-loader.ts';
-import { startHub } from '../gateway/server.ts';
+import { startHub, type StartOptions } from '../gateway/server.ts';
 
-export type TargetId = 'A' | 'B' | 'C' | 'D';
-export const TARGET_IDS: readonly TargetId[] = ['A', 'D', 'B', 'C'];
+export type TargetId = 'A' | 'B' | 'C' | 'D' | 'E';
+export const TARGET_IDS: readonly TargetId[] = ['A', 'D', 'E', 'B', 'C'];
 
 export interface Target {
   readonly id: TargetId;
   readonly name: string;
   /** The URL a query is POSTed to. */
   urlFor(queryId: string): string;
-  /** Headers every request carries (A: a county developer's bearer token; the run sends them to all). */
+  /**
+   * Headers this target's requests carry: A and E each a county developer's bearer token from
+   * their own issuer; targets without any get A's (the run sends them to D, B and C alike).
+   */
   readonly headers?: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
@@ -37,6 +43,7 @@ export const TARGET_NAMES: Record<TargetId, string> = {
   B: 'bare Apollo on the Mesh schema',
   C: 'raw node:http, fixed bytes',
   D: 'Tongxiang, identity and enforcement off',
+  E: 'Tongxiang, audit trail off',
 };
 
 async function hubConfig(prefix: string, variables: Record<string, string>): Promise<HubConfig> {
@@ -46,27 +53,46 @@ async function hubConfig(prefix: string, variables: Record<string, string>): Pro
   return loadConfig({ env: {}, overrides: { port: 0, dataDir, variables } });
 }
 
-export async function startTongxiang(variables: Record<string, string>): Promise<Target> {
-  const config = await hubConfig('tongxiang-bench-a-', variables);
-  const hub = await startHub(config, { logger: silentLogger });
-  const tokenFor = (request: Partial<TokenRequest>) =>
-    issueLocalToken(config.identity, config.dataDir, { subject: 'bench', department: '341504.mzj', roles: ['developer'], ttlSeconds: 86_400, ...request });
-  const token = await tokenFor({});
-  // Contracts for every conditional field, so A answers what bare Apollo answers, with every policy on.
-  await grantEverything(hub.graphqlUrl, tokenFor, token);
-  return {
-    id: 'A',
-    name: TARGET_NAMES.A,
-    urlFor: () => hub.graphqlUrl,
-    headers: { authorization: `Bearer ${token}` },
-    async close() {
-      await hub.close();
-      await rm(config.dataDir, { recursive: true, force: true });
-    },
-  };
+/**
+ * A hub with identity on: a county developer's token from the hub's own issuer, and contracts for
+ * every conditional field, so it answers what bare Apollo answers with every policy on.
+ */
+async function startGovernedHub(id: 'A' | 'E', prefix: string, variables: Record<string, string>, options: StartOptions): Promise<Target> {
+  const config = await hubConfig(prefix, variables);
+  const hub = await startHub(config, options);
+  try {
+    const tokenFor = (request: Partial<TokenRequest>) =>
+      issueLocalToken(config.identity, config.dataDir, { subject: 'bench', department: '341504.mzj', roles: ['developer'], ttlSeconds: 86_400, ...request });
+    const token = await tokenFor({});
+    await grantEverything(hub.graphqlUrl, tokenFor, token);
+    return {
+      id,
+      name: TARGET_NAMES[id],
+      urlFor: () => hub.graphqlUrl,
+      headers: { authorization: `Bearer ${token}` },
+      async close() {
+        await hub.close();
+        await rm(config.dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await hub.close().catch(() => undefined);
+    await rm(config.dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
-/** The same hub with identity and field enforcement off (the policy-tax baseline). */
+/** The hub as shipped: every policy on, the audit trail in its default (strict) mode. */
+export function startTongxiang(variables: Record<string, string>): Promise<Target> {
+  return startGovernedHub('A', 'tongxiang-bench-a-', variables, { logger: silentLogger });
+}
+
+/** The same hub with the audit trail off, every policy on (the strict-audit baseline). */
+export function startTongxiangWithoutAudit(variables: Record<string, string>): Promise<Target> {
+  return startGovernedHub('E', 'tongxiang-bench-e-', variables, { logger: silentLogger, benchmarkWithoutAudit: true });
+}
+
+/** The same hub with identity and field enforcement off, the audit trail still on (the policy-tax baseline). */
 export async function startTongxiangWithoutPolicies(variables: Record<string, string>): Promise<Target> {
   const config = await hubConfig('tongxiang-bench-d-', variables);
   const department = parseDepartment('341504.mzj')!;
