@@ -153,7 +153,13 @@ export async function writeExport(
           }
         } else if (ex.phase === 'tail') {
           ex.tail.push(entry);
-          if (ex.tail.length > MAX_TAIL_RECORDS) {
+          if (toMs === null || ms <= toMs) {
+            // A record of the range written after later ones (a slow request: records carry their
+            // arrival time, the chain their write order): the range goes on, contiguous.
+            for (const r of ex.tail) await writeRecord(ex, r);
+            ex.tail = [];
+            ex.phase = 'in';
+          } else if (ex.tail.length > MAX_TAIL_RECORDS) {
             ex.phase = 'done'; // no checkpoint in sight: the tail stays unsigned
             ex.tail = [];
           }

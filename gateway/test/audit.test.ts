@@ -192,4 +192,35 @@ describe('audit trail', () => {
     expect(result.problem.kind).toBe('record-modified');
     expect(result.problem.line).toBe(at + 1);
   });
+
+  it('exports a time range to a self-contained file that verifies offline with the trusted keys, and names a deleted record', async () => {
+    const all = await entries();
+    const from = all[5]!.record.time;
+    const to = all[Math.min(all.length - 1, 20)]!.record.time;
+    const out = join(t.dataDir, 'export.jsonl');
+    const exported = await cli(['export', '--data-dir', t.dataDir, '--from', from, '--to', to, '--out', out]);
+    expect(exported.code).toBe(0);
+    expect(exported.out).toMatch(/已导出 \/ exported \d+ 条记录/);
+    const keys = join(t.dataDir, 'trusted-jwks-2.json');
+    await writeFile(keys, JSON.stringify(await (await fetch(`${t.hub.url}/audit/jwks.json`)).json()));
+    const ok = await cli(['verify', '--file', out, '--keys', keys, '--json']);
+    expect(ok.code).toBe(0);
+    const result = JSON.parse(ok.out) as { ok: boolean; records: number; from: string };
+    expect(result.ok).toBe(true);
+    expect(result.records).toBeGreaterThanOrEqual(all.filter((e) => e.record.time >= from && e.record.time <= to).length);
+
+    // Without --keys the file's own keys are used, and the output says so.
+    const own = await cli(['verify', '--file', out]);
+    expect(own.code).toBe(0);
+    expect(own.out).toContain('--keys');
+
+    const lines = (await readFile(out, 'utf8')).split('\n');
+    const victim = lines.findIndex((l, i) => i > 3 && l.includes('"kind":"record"'));
+    const cut = [...lines.slice(0, victim), ...lines.slice(victim + 1)].join('\n');
+    const broken = join(t.dataDir, 'export-cut.jsonl');
+    await writeFile(broken, cut);
+    const bad = await cli(['verify', '--file', broken, '--keys', keys, '--json']);
+    expect(bad.code).toBe(1);
+    expect((JSON.parse(bad.out) as { problem: { kind: string } }).problem.kind).toMatch(/record-missing|record-modified|chain-forked/);
+  });
 });
