@@ -25,3 +25,8 @@ export function digest(alg: HashAlgorithm, text: string): string {
 export function chainHash(alg: HashAlgorithm, prev: string, record: AuditRecord): string {
   return createHash(alg).update(prev, 'utf8').update(canonicalJson(record), 'utf8').digest('hex');
 }
+
+/** The same hash from the record's canonical text, when the caller has it already. */
+export function chainHashOfCanonical(alg: HashAlgorithm, prev: string, canonical: string): string {
+  return createHash(alg).update(prev, 'utf8').update(canonical, 'utf8').digest('hex');
+}

@@ -19,7 +19,8 @@
  *   unsigned record, whichever first, and appended in the same stream after the record they name.
  */
 import { TongxiangError, systemClock, type Clock } from '../core/index.ts';
-import { assertHashAvailable, chainHash, isHashAlgorithm } from './hash.ts';
+import { canonicalJson } from './canonical.ts';
+import { assertHashAvailable, chainHashOfCanonical, isHashAlgorithm } from './hash.ts';
 import {
   GENESIS,
   type AuditLogStore,
@@ -336,9 +337,11 @@ export async function openAuditWriter(options: AuditWriterOptions): Promise<Audi
       try {
         if (typeof record !== 'object' || record === null) throw new TongxiangError('BAD_USER_INPUT', { reason: 'an audit record is an object' });
         const nextSeq = seq + 1;
-        // Exactly what the stored JSON will read back as: the hash is over that.
-        const full = JSON.parse(JSON.stringify(Object.assign({ instance, seq: nextSeq }, record, { instance, seq: nextSeq }))) as AuditRecord;
-        const hash = chainHash(alg, head, full);
+        // Canonicalised once: the record stored is that text parsed back (exactly what the stored
+        // JSON reads back as), and the hash is over that text — chainHash(alg, head, full) equals it.
+        const text = canonicalJson(Object.assign({ instance, seq: nextSeq }, record, { instance, seq: nextSeq }));
+        const full = JSON.parse(text) as AuditRecord;
+        const hash = chainHashOfCanonical(alg, head, text);
         entry = Object.freeze({ kind: 'record', alg, prev: head, hash, record: full });
         seq = nextSeq;
         head = hash;
