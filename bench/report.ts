@@ -251,7 +251,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
     out.push(
       `Policy tax: **A/D throughput ${ratio(a.rps.median, d.rps.median)}** (target ≥ 0.90), p50 ${ratio(a.p50Ms, d.p50Ms)}, ` +
         `p99 ${ratio(a.p99Ms, d.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq)} ` +
-        `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification and field enforcement).`,
+        `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification, field enforcement, and the decisions and subjects each audit record then carries — D's records have none).`,
     );
   }
   const e = find(report, q.id, 'E');
