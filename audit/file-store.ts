@@ -22,6 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TongxiangError } from '../core/index.ts';
 import type { AuditLogStore, CheckpointEntry, LogEntry, RecordEntry } from './types.ts';
+import { entryText } from './entry-text.ts';
 
 export interface FileAuditStoreOptions {
   /** The JSONL file, e.g. `<dataDir>/audit/audit.jsonl`; parent directories are created. */
@@ -256,7 +257,7 @@ function fileStore(path: string, fd: FileHandle, tails: Map<string, Tail>, initi
     if (closed) throw new TongxiangError('AUDIT_UNAVAILABLE', { reason: 'the audit log file is closed' });
     if (entries.length === 0) return;
     let text = '';
-    for (const entry of entries) text += `${JSON.stringify(entry)}\n`;
+    for (const entry of entries) text += `${entryText(entry)}\n`;
     const bytes = Buffer.from(text, 'utf8');
     if (dirty) {
       try {

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { TongxiangError } from '../core/index.ts';
 import { entryInstance, entrySeq, parseLogEntry } from './file-store.ts';
 import type { AuditLogStore, LogEntry, RecordEntry } from './types.ts';
+import { entryText } from './entry-text.ts';
 
 export interface PgAuditStoreOptions {
   /** e.g. `postgres://tongxiang@db.internal:5432/tongxiang`. */
@@ -169,7 +170,7 @@ function pgStore(pool: pg.Pool): AuditLogStore {
   const appendNow = async (entries: readonly LogEntry[]): Promise<void> => {
     if (entries.length === 0) return;
     let todo = entries;
-    let texts = entries.map((e) => JSON.stringify(e));
+    let texts = entries.map((e) => entryText(e));
     // Normally one round: the INSERT commits the group. A unique violation means part of the group
     // is already stored (a retry after a lost answer): keep what is identical, insert the rest.
     for (let round = 0; ; round += 1) {

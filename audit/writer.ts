@@ -20,6 +20,7 @@
  */
 import { TongxiangError, systemClock, type Clock } from '../core/index.ts';
 import { canonicalJson } from './canonical.ts';
+import { registerEntryText } from './entry-text.ts';
 import { assertHashAvailable, chainHashOfCanonical, isHashAlgorithm } from './hash.ts';
 import {
   GENESIS,
@@ -343,6 +344,9 @@ export async function openAuditWriter(options: AuditWriterOptions): Promise<Audi
         const full = JSON.parse(text) as AuditRecord;
         const hash = chainHashOfCanonical(alg, head, text);
         entry = Object.freeze({ kind: 'record', alg, prev: head, hash, record: full });
+        // `full` was parsed from the canonical text, so its keys are in canonical order: this is
+        // JSON.stringify(entry) without serialising the record again.
+        registerEntryText(entry, `{"kind":"record","alg":${JSON.stringify(alg)},"prev":${JSON.stringify(head)},"hash":${JSON.stringify(hash)},"record":${text}}`);
         seq = nextSeq;
         head = hash;
       } catch (error) {

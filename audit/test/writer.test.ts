@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTongxiangError } from '../../core/index.ts';
+import { entryText } from '../entry-text.ts';
 import { openFileAuditStore, type FileAuditStore } from '../file-store.ts';
 import type { AuditLogStore, LogEntry } from '../types.ts';
 import { openAuditWriter, type AuditWriter, type AuditWriterOptions } from '../writer.ts';
@@ -95,6 +96,19 @@ describe('audit writer', () => {
     cleanup.push(() => w.close());
     return w;
   }
+
+  it('hands stores the very text JSON.stringify gives for each entry, without serialising the record again', async () => {
+    const h = await harness();
+    const w = await writer(h, { alg: 'sm3' });
+    const written = await Promise.all(Array.from({ length: 30 }, (_, n) => w.write(newRecord(n + 1))));
+    for (const entry of written) expect(entryText(entry)).toBe(JSON.stringify(entry));
+    // A record with what JSON escapes and numbers in several forms reads back the same from the store.
+    const odd = await w.write({ ...(newRecord(2) as object), purposes: ['"引号" \\ 反斜杠 \n 换行 \u2028'], durationMs: 1e-7 } as never);
+    expect(entryText(odd)).toBe(JSON.stringify(odd));
+    await w.flush();
+    const back = (await readAll(h.store)).filter((e) => e.kind === 'record');
+    expect(back.map((e) => JSON.stringify(e))).toEqual([...written, odd].map((e) => JSON.stringify(e)));
+  });
 
   function release(h: Harness): void {
     // A held gate opens by being replaced with null; appends waiting on the old one go on.
