@@ -305,10 +305,44 @@ function fileStore(path: string, fd: FileHandle, tails: Map<string, Tail>, initi
     }
   }
 
+  /**
+   * Where the last `readFrom` got to (entry index and byte offset): a reader moving forward (the
+   * Kafka shipper polling for new entries) starts there instead of at the top of the file.
+   */
+  let cursor = { index: 0, offset: 0 };
+
+  async function* readEntriesFrom(from: number): AsyncGenerator<LogEntry> {
+    if (closed) throw new TongxiangError('AUDIT_UNAVAILABLE', { reason: 'the audit log file is closed' });
+    if (!Number.isSafeInteger(from) || from < 0) throw new TongxiangError('BAD_USER_INPUT', { reason: 'readFrom: from must be a non-negative integer' });
+    const end = size;
+    const startAt = cursor.index <= from && cursor.offset <= end ? cursor : { index: 0, offset: 0 };
+    if (startAt.offset >= end) return;
+    const stream = createReadStream(path, { start: startAt.offset, end: end - 1, encoding: 'utf8' });
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    let index = startAt.index;
+    let offset = startAt.offset;
+    try {
+      for await (const line of lines) {
+        offset += Buffer.byteLength(line, 'utf8') + 1;
+        const at = index;
+        index += 1;
+        cursor = { index, offset };
+        if (at < from) continue;
+        const entry = parseLogEntry(line);
+        if (entry === null) throw new TongxiangError('AUDIT_LOG_INVALID', { reason: `${path}: entry ${at + 1} is not a log entry` });
+        yield entry;
+      }
+    } finally {
+      lines.close();
+      stream.destroy();
+    }
+  }
+
   const store: FileAuditStore = {
     path,
     append: (entries) => serialise(() => appendNow(entries)),
     read: (options = {}) => readEntries(options.instance),
+    readFrom: (from) => readEntriesFrom(from),
     async tail(instance) {
       const tail = tails.get(instance);
       return { last: tail?.last ?? null, lastCheckpointSeq: tail?.lastCheckpointSeq ?? null };

@@ -30,6 +30,8 @@ export const DEFAULT_AUDIT_TOPIC = 'tongxiang.audit';
 export interface KafkaShipperSource {
   /** Every entry of the local log, in append order, from the first. */
   read(): AsyncIterable<LogEntry>;
+  /** Optional: entries from index `from` on, cheaply (the file store has it); else read() is skipped through. */
+  readFrom?(from: number): AsyncIterable<LogEntry>;
 }
 
 export interface KafkaShipperOptions {
@@ -303,9 +305,13 @@ export function startKafkaShipper(options: KafkaShipperOptions): KafkaShipper {
   // --- the loop ---------------------------------------------------------------------------------
 
   async function feed(p: Producer, gen: number): Promise<void> {
-    let index = 0;
+    // Only what has not been produced yet, when the source can start there (each poll would
+    // otherwise read the whole log again).
+    const source = options.source;
+    const start = source.readFrom ? produced : 0;
+    let index = start;
     let complete = true;
-    for await (const entry of options.source.read()) {
+    for await (const entry of source.readFrom ? source.readFrom(start) : source.read()) {
       if (closed || gen !== generation) {
         complete = false;
         break;

@@ -193,6 +193,12 @@ export interface AuditLogStore {
   append(entries: readonly LogEntry[]): Promise<void>;
   /** Every entry in append order. */
   read(options?: { readonly instance?: string }): AsyncIterable<LogEntry>;
+  /**
+   * Optional: the entries from index `from` (0-based, append order) on, without reading what
+   * comes before when the store can help it (the file store remembers where its last such read
+   * ended). For readers that move forward, like the Kafka shipper.
+   */
+  readFrom?(from: number): AsyncIterable<LogEntry>;
   /** The last record entry of `instance` (to continue its chain), and the last checkpoint seq. */
   tail(instance: string): Promise<{ readonly last: RecordEntry | null; readonly lastCheckpointSeq: number | null }>;
   close(): Promise<void>;
