@@ -235,7 +235,45 @@ function pgStore(pool: pg.Pool): AuditLogStore {
     }
   }
 
+  /** Where the last `readFrom` got to (entry index, row id): forward readers start there. */
+  let cursor = { index: 0, id: '0' };
+
+  async function* readEntriesFrom(from: number): AsyncGenerator<LogEntry> {
+    ensureOpen();
+    if (!Number.isSafeInteger(from) || from < 0) throw new TongxiangError('BAD_USER_INPUT', { reason: 'readFrom: from must be a non-negative integer' });
+    const start = cursor.index <= from ? cursor : { index: 0, id: '0' };
+    let upTo: string;
+    try {
+      const max = await pool.query<{ max: string | null }>('SELECT max(id)::text AS max FROM audit_log');
+      upTo = max.rows[0]?.max ?? '0';
+    } catch (error) {
+      throw unavailable('audit log read failed', error);
+    }
+    let after = start.id;
+    let index = start.index;
+    for (;;) {
+      let page: pg.QueryResult<{ row_id: string; entry: string }>;
+      try {
+        page = await pool.query(
+          `SELECT a.id::text AS row_id, a.entry FROM audit_log a WHERE a.id > $1::bigint AND a.id <= $2::bigint ORDER BY a.id LIMIT ${PAGE}`,
+          [after, upTo],
+        );
+      } catch (error) {
+        throw unavailable('audit log read failed', error);
+      }
+      for (const row of page.rows) {
+        const at = index;
+        index += 1;
+        cursor = { index, id: row.row_id };
+        if (at >= from) yield parseRow(row.entry, row.row_id);
+      }
+      if (page.rows.length < PAGE) return;
+      after = page.rows[page.rows.length - 1]!.row_id;
+    }
+  }
+
   const store: AuditLogStore = {
+    readFrom: (from) => readEntriesFrom(from),
     append(entries) {
       if (closed) return Promise.reject(new TongxiangError('AUDIT_UNAVAILABLE', { reason: 'the audit log store is closed' }));
       const run = chain.then(() => appendNow(entries));

@@ -67,6 +67,30 @@ export function defineAuditStoreSuite(name: string, makeHarness: () => Promise<A
       expect(checkChain(back, 'gw-1').problems).toEqual([]);
     });
 
+    it('reads from an entry index on, the same entries read() gives from there, forward reads starting where the last ended', async () => {
+      const { store } = await fresh();
+      {
+        const first = chainedEntries('gw-1', 1, 700);
+        for (let i = 0; i < first.length; i += 100) await store.append(first.slice(i, i + 100));
+        const collect = async (from: number) => {
+          const out: string[] = [];
+          for await (const e of store.readFrom!(from)) out.push(JSON.stringify(e));
+          return out;
+        };
+        const all = (await readAll(store)).map((e) => JSON.stringify(e));
+        expect(await collect(0)).toEqual(all);
+        expect(await collect(650)).toEqual(all.slice(650));
+        // Moving forward past more appends, as the Kafka shipper does.
+        await store.append(chainedEntries('gw-1', 701, 760, JSON.parse(all.at(-1)!).hash));
+        const now = (await readAll(store)).map((e) => JSON.stringify(e));
+        expect(await collect(700)).toEqual(now.slice(700));
+        expect(await collect(759)).toEqual(now.slice(759));
+        // Going back starts from the top again; past the end is nothing.
+        expect(await collect(10)).toEqual(now.slice(10));
+        expect(await collect(5000)).toEqual([]);
+      }
+    });
+
     it('tells the tail of each instance: its last record and its last checkpoint seq', async () => {
       const { store } = await fresh();
       const a = chainedEntries('gw-a', 1, 4);
