@@ -5,14 +5,14 @@
  * checkpoints) and, with KAFKA_BROKERS, the shipper to the `tongxiang.audit` topic.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { signCheckpoint } from '../../audit/checkpoint.ts';
 import { canonicalJson } from '../../audit/canonical.ts';
 import { assertHashAvailable, digest } from '../../audit/hash.ts';
 import { openFileAuditStore } from '../../audit/file-store.ts';
 import { startKafkaShipper, type KafkaShipper } from '../../audit/kafka.ts';
-import { openAuditKeyring, type AuditKeyring } from '../../audit/keys.ts';
+import { openAuditKeyring, readIfExists, writeFileAtomic, type AuditKeyring } from '../../audit/keys.ts';
 import { openPgAuditStore } from '../../audit/pg-store.ts';
 import { openSubjectKeyring, type SubjectKeyring } from '../../audit/subjects.ts';
 import type { AdminAction, AuditLogStore } from '../../audit/types.ts';
@@ -36,30 +36,15 @@ export function auditDir(dataDir: string): string {
   return join(dataDir, 'audit');
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
-}
-
-async function readText(path: string): Promise<string | null> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
 /** This instance's name: configured, or made once and kept in the data directory. */
 export async function instanceName(config: HubConfig): Promise<string> {
   if (config.audit.instance) return config.audit.instance;
   const path = join(auditDir(config.dataDir), 'instance');
-  const known = await readText(path);
+  const known = (await readIfExists(path, 'the instance name'))?.trim();
   if (known) return known;
   const made = `hub-${randomBytes(4).toString('hex')}`;
-  await writeAtomically(path, made + '\n');
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, made + '\n', 0o600);
   return made;
 }
 
@@ -126,13 +111,13 @@ export async function startHubAudit(config: HubConfig, logger: Logger, options: 
   // Configuration and catalogue changes between starts are admin events of their own.
   const configDigest = digest('sha256', canonicalJson(configSummary(config)));
   const statePath = join(dir, `last-start-${instance}.json`);
-  const previous = JSON.parse((await readText(statePath)) ?? 'null') as { configDigest?: string; catalogueDigest?: string } | null;
+  const previous = JSON.parse((await readIfExists(statePath, 'the last start')) ?? 'null') as { configDigest?: string; catalogueDigest?: string } | null;
   await admin('hub-start', system, { configDigest, catalogueDigest: options.catalogueDigest, keyId: keyring.current().kid, subjectKeyId: subjects.current().kid, alg: config.audit.hash, mode: config.audit.mode });
   if (previous?.configDigest && previous.configDigest !== configDigest) await admin('config-change', system, { from: previous.configDigest, to: configDigest });
   if (previous?.catalogueDigest && previous.catalogueDigest !== options.catalogueDigest) {
     await admin('policy-reload', system, { from: previous.catalogueDigest, to: options.catalogueDigest });
   }
-  await writeAtomically(statePath, JSON.stringify({ configDigest, catalogueDigest: options.catalogueDigest }) + '\n');
+  await writeFileAtomic(statePath, JSON.stringify({ configDigest, catalogueDigest: options.catalogueDigest }) + '\n', 0o600);
 
   let closing: Promise<void> | null = null;
   return {
