@@ -317,9 +317,9 @@ export function extendWithAudit(schema: GraphQLSchema, services: { audit: HubAud
   const rotateAuditKey: GraphQLFieldResolver<unknown, Ctx, { kind: 'SIGNING' | 'SUBJECT' }> = async (_r, args, context) => {
     const p = principalOf(context);
     if (!has(p, 'operator')) throw graphQLError('FORBIDDEN_ACTION', { reason: '密钥轮换仅限运维 / only operators rotate keys' });
-    const rotated = args.kind === 'SIGNING' ? await audit.keyring.rotate() : await audit.subjects.rotate();
     // The old signing key signs the checkpoint of everything before the rotation.
-    if (args.kind === 'SIGNING') await audit.writer.checkpoint().catch(() => null);
+    if (args.kind === 'SIGNING') await audit.writer.checkpoint();
+    const rotated = args.kind === 'SIGNING' ? await audit.keyring.rotate() : await audit.subjects.rotate();
     await audit.admin(args.kind === 'SIGNING' ? 'audit-key-rotation' : 'subject-key-rotation', { department: p.department.code, user: p.subject }, { from: rotated.previous, to: rotated.kid });
     return rotated.kid;
   };

@@ -2,7 +2,7 @@
  * No data leaves without its audit record: the hooks the hub installs, on a real Fastify server
  * with the real audit runtime, whose log store is made to fail underneath it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -76,5 +76,25 @@ describe('audit hooks', () => {
     expect(s.ran()).toBeLessThan(6);
     for (const r of results.filter((x) => x.status === 503)) expect(r.text).not.toContain(SECRET);
     expect(s.audit.writer.status().queued).toBeLessThanOrEqual(2 + 1);
+  });
+
+  it('records hub-start at each start, and config-change / policy-reload only when the digest differs from the last start', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tx-audit-starts-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const start = async (checkpointEvery: number, catalogueDigest: string) => {
+      const audit = await startHubAudit(loadConfig({ env: {}, overrides: { dataDir, audit: { checkpointEvery } } }), silentLogger, { catalogueDigest });
+      await audit.close();
+    };
+    await start(1000, 'cat-1');
+    await start(1000, 'cat-1');
+    await start(500, 'cat-1');
+    await start(500, 'cat-2');
+    const actions = (await readFile(join(dataDir, 'audit', 'log.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { kind: string; record?: { type: string; action?: string } })
+      .filter((e) => e.kind === 'record' && e.record!.type === 'admin')
+      .map((e) => e.record!.action);
+    expect(actions).toEqual(['hub-start', 'hub-stop', 'hub-start', 'hub-stop', 'hub-start', 'config-change', 'hub-stop', 'hub-start', 'policy-reload', 'hub-stop']);
   });
 });

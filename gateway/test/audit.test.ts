@@ -223,4 +223,35 @@ describe('audit trail', () => {
     expect(bad.code).toBe(1);
     expect((JSON.parse(bad.out) as { problem: { kind: string } }).problem.kind).toMatch(/record-missing|record-modified|chain-forked/);
   });
+
+  it('lets only an operator rotate the signing key; old and new checkpoints verify with the published keys', async () => {
+    const refused = await t.query('mutation { rotateAuditKey(kind: SIGNING) }');
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN_ACTION');
+    const operator = await t.tokenFor({ subject: 'ops-1', department: '340000.sjzyj', roles: ['operator'] });
+    const before = (await (await fetch(`${t.hub.url}/audit/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    const rotate = async () => {
+      const r = await postGraphQL<{ rotateAuditKey: string }>(t.hub.graphqlUrl, 'mutation { rotateAuditKey(kind: SIGNING) }', {}, { token: operator });
+      expect(r.body.errors).toBeUndefined();
+      return r.body.data!.rotateAuditKey;
+    };
+    const first = await rotate();
+    // Traffic under the new key; the next rotation first signs it with that key.
+    for (let i = 0; i < 3; i++) await t.query('{ catalogue { coordinate } }');
+    const second = await rotate();
+    const after = (await (await fetch(`${t.hub.url}/audit/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    expect(after.keys.map((k) => k.kid)).toEqual([...before.keys.map((k) => k.kid), first, second]);
+    const events = (await entries()).map((e) => e.record).filter((r): r is AdminRecord => r.type === 'admin' && r.action === 'audit-key-rotation');
+    expect(events.slice(-2).map((e) => [e.actor.user, e.details.to])).toEqual([['ops-1', first], ['ops-1', second]]);
+
+    const keys = join(t.dataDir, 'trusted-jwks-3.json');
+    await writeFile(keys, JSON.stringify(after));
+    const ok = await cli(['verify', '--data-dir', t.dataDir, '--keys', keys, '--json']);
+    expect(JSON.parse(ok.out)).toMatchObject({ ok: true });
+    // With only the keys from before the rotations, the checkpoint the new key signed does not verify.
+    const old = join(t.dataDir, 'old-jwks.json');
+    await writeFile(old, JSON.stringify(before));
+    const stale = await cli(['verify', '--data-dir', t.dataDir, '--keys', old, '--json']);
+    expect(stale.code).toBe(1);
+    expect((JSON.parse(stale.out) as { problem: { kind: string } }).problem.kind).toBe('checkpoint-invalid');
+  });
 });
