@@ -144,10 +144,10 @@ export async function openSubjectKeyring(dir: string): Promise<SubjectKeyring> {
 
   return Object.freeze({
     current: () => ({ kid: currentKid }),
-    hmac: (kind: string, value: string): AuditSubject => ({ kind, keyId: currentKid, hmac: mac(keyOf(currentKid), kind, value) }),
+    hmac: (kind: string, value: string): AuditSubject => ({ hmac: mac(keyOf(currentKid), kind, value), keyId: currentKid, kind }),
     hmacAll(kind: string, value: string): AuditSubject[] {
       const kids = [currentKid, ...[...keys.keys()].filter((k) => k !== currentKid)];
-      return kids.map((kid) => ({ kind, keyId: kid, hmac: mac(keyOf(kid), kind, value) }));
+      return kids.map((kid) => ({ hmac: mac(keyOf(kid), kind, value), keyId: kid, kind }));
     },
     rotate(): Promise<{ kid: string; previous: string }> {
       const next = rotating.then(rotateNow, rotateNow);

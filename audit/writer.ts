@@ -19,7 +19,7 @@
  *   unsigned record, whichever first, and appended in the same stream after the record they name.
  */
 import { TongxiangError, systemClock, type Clock } from '../core/index.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalForm } from './canonical.ts';
 import { registerEntryText } from './entry-text.ts';
 import { assertHashAvailable, chainHashOfCanonical, isHashAlgorithm } from './hash.ts';
 import {
@@ -73,6 +73,10 @@ export interface AuditWriterStatus {
 }
 
 export interface AuditWriter {
+  /**
+   * Numbers, chains and queues `record`. The writer takes the record over: the entry's `record`
+   * may share its nested objects and arrays, so the caller must not change them afterwards.
+   */
   write(record: NewAuditRecord): Promise<RecordEntry>;
   /** Everything written so far is durable (rejects with AUDIT_UNAVAILABLE if the attempt fails). */
   flush(): Promise<void>;
@@ -121,6 +125,40 @@ function validate(options: AuditWriterOptions): void {
   if (o?.retry !== undefined && (!(o.retry.initialMs > 0) || !(o.retry.maxMs >= o.retry.initialMs))) problems.push('retry needs 0 < initialMs <= maxMs');
   if (o?.maxGroup !== undefined && !positiveInteger(o.maxGroup)) problems.push('maxGroup must be a positive integer');
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: `audit writer: ${problems.join('; ')}` });
+}
+
+/**
+ * `record` with `instance` and `seq` set, as a new object with its keys in code-unit order, so a
+ * record whose nested objects are ordered too takes canonicalForm's fast path (any other record
+ * still canonicalises correctly, the slow way).
+ */
+function withPosition(record: NewAuditRecord, instance: string, seq: number): AuditRecord {
+  const source = record as unknown as Record<string, unknown>;
+  const keys = Object.keys(source);
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1]! < keys[i]!)) {
+      keys.sort();
+      break;
+    }
+  }
+  const out: Record<string, unknown> = {};
+  let instancePlaced = false;
+  let seqPlaced = false;
+  for (const key of keys) {
+    if (key === 'instance' || key === 'seq') continue;
+    if (!instancePlaced && key > 'instance') {
+      out.instance = instance;
+      instancePlaced = true;
+    }
+    if (!seqPlaced && key > 'seq') {
+      out.seq = seq;
+      seqPlaced = true;
+    }
+    out[key] = source[key];
+  }
+  if (!instancePlaced) out.instance = instance;
+  if (!seqPlaced) out.seq = seq;
+  return out as unknown as AuditRecord;
 }
 
 const closedError = (): TongxiangError => new TongxiangError('AUDIT_UNAVAILABLE', { reason: 'the audit writer is closed' });
@@ -338,10 +376,10 @@ export async function openAuditWriter(options: AuditWriterOptions): Promise<Audi
       try {
         if (typeof record !== 'object' || record === null) throw new TongxiangError('BAD_USER_INPUT', { reason: 'an audit record is an object' });
         const nextSeq = seq + 1;
-        // Canonicalised once: the record stored is that text parsed back (exactly what the stored
-        // JSON reads back as), and the hash is over that text — chainHash(alg, head, full) equals it.
-        const text = canonicalJson(Object.assign({ instance, seq: nextSeq }, record, { instance, seq: nextSeq }));
-        const full = JSON.parse(text) as AuditRecord;
+        // Canonicalised once: the record stored is what that text reads back as (the record itself,
+        // frozen, when it is in canonical shape already), and the hash is over that text —
+        // chainHash(alg, head, full) equals it.
+        const { text, value: full } = canonicalForm(withPosition(record, instance, nextSeq));
         const hash = chainHashOfCanonical(alg, head, text);
         entry = Object.freeze({ kind: 'record', alg, prev: head, hash, record: full });
         // `full` was parsed from the canonical text, so its keys are in canonical order: this is

@@ -7,7 +7,8 @@ import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompactSign, calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../canonical.ts';
+import canonicalize from 'canonicalize';
+import { canonicalForm, canonicalJson } from '../canonical.ts';
 import { signCheckpoint, verifyCheckpoint } from '../checkpoint.ts';
 import { chainHash, digest } from '../hash.ts';
 import { AUDIT_KEYRING_FILE, AUDIT_PUBLIC_KEYS_FILE, openAuditKeyring } from '../keys.ts';
@@ -66,6 +67,72 @@ describe('canonical JSON (RFC 8785)', () => {
 
   it('refuses what JSON cannot carry', () => {
     expect(() => canonicalJson({ n: Number.NaN })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(() => canonicalJson({ a: 1, z: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(() => canonicalJson({ a: 'lone \ud800 surrogate' })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(() => canonicalJson({ 'lone \udc00': 1 })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.b = cyclic;
+    expect(() => canonicalJson(cyclic)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('agrees with the reference implementation on values in and out of canonical shape (random, 2,000 values)', () => {
+    // The fast path (JSON.stringify of values already in canonical shape) must give the bytes
+    // `canonicalize` gives, and hand everything else to it: unsorted and integer-like keys, -0,
+    // undefined, toJSON, class instances, null prototypes, sparse arrays, deep nesting.
+    let seed = 20261123;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const keys = ['a', 'b', 'z', 'A', '1', '10', '9', '__proto__', '用途', '\u20ac', '\ud83d\ude00', '', 'aa', 'contractId', 'coordinate'];
+    const leaves: unknown[] = [0, -0, 1, -1.5, 1e21, 1e-7, 333333333.33333329, 'x', '', '公民身份号码', 'a"b\\c\n\u0001', true, false, null];
+    const make = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.35) return pick(leaves);
+      if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => make(depth + 1));
+      const o: Record<string, unknown> = {};
+      const chosen = [...new Set(Array.from({ length: Math.floor(rand() * 5) }, () => pick(keys)))];
+      if (rand() < 0.5) chosen.sort();
+      for (const k of chosen) Object.defineProperty(o, k, { value: make(depth + 1), enumerable: true, writable: true, configurable: true });
+      return o;
+    };
+    let fastShaped = 0;
+    for (let i = 0; i < 2000; i++) {
+      const value = make(0);
+      const expected = canonicalize(value);
+      expect(canonicalJson(value)).toBe(expected);
+      const form = canonicalForm(structuredClone(value));
+      expect(form.text).toBe(expected);
+      expect(form.value).toEqual(JSON.parse(expected!));
+      if (JSON.stringify(value) === expected) fastShaped += 1;
+    }
+    // Both kinds were exercised.
+    expect(fastShaped).toBeGreaterThan(200);
+    expect(fastShaped).toBeLessThan(1800);
+    const odd: unknown[] = [
+      { b: undefined, a: 1 },
+      { a: undefined },
+      [1, , 3],
+      { a: new Date(0) },
+      { a: { toJSON: () => 'x' } },
+      Object.assign(Object.create(null) as object, { a: 1 }),
+      { a: new (class Point { x = 1; })() },
+      { '2': 1, '10': 2 },
+      { a: -0 },
+    ];
+    for (const value of odd) expect(canonicalJson(value)).toBe(canonicalize(value));
+  });
+
+  it('canonicalForm reads back as its text: the value itself when in canonical shape, else a frozen copy', () => {
+    const given = { a: [{ b: 1 }], c: 'x' };
+    const form = canonicalForm(given);
+    expect(form.value).toBe(given);
+    expect(Object.isFrozen(given)).toBe(true);
+    const unsorted = canonicalForm({ z: -0, a: [{ y: 1, x: 2 }] });
+    expect(unsorted.text).toBe('{"a":[{"x":2,"y":1}],"z":0}');
+    expect(Object.is(unsorted.value.z, 0)).toBe(true);
+    expect(Object.isFrozen(unsorted.value.a[0])).toBe(true);
   });
 });
 

@@ -2,7 +2,9 @@
  * One access record per GraphQL request, made from what the hub knows when the response is ready:
  * the request's facts (id, time, caller or why there is none, HTTP status, error codes, upstream
  * calls) and the enforcement's decision record. Pure: the subject keyring is passed in, so data
- * subjects enter the record only as keyed HMACs, never in clear.
+ * subjects enter the record only as keyed HMACs, never in clear. Nested objects are built with
+ * their keys in code-unit order, so the writer can take the record as its own canonical JSON
+ * (audit/canonical.ts: the fast path).
  */
 import { createHash } from 'node:crypto';
 import type { AccessOutcome, AccessRecord, AuditSourceCall, AuditSubject } from '../../audit/types.ts';
@@ -72,11 +74,11 @@ export function accessRecord(
     client: facts.principal?.client ?? null,
     operationName: decision?.operationName ?? facts.operationName,
     operationHash: facts.query === null ? null : operationHash(facts.query),
-    coordinates: (decision?.coordinates ?? []).map((c) => ({ coordinate: c.coordinate, decision: c.decision, detail: c.detail, contractId: c.contractId })),
+    coordinates: (decision?.coordinates ?? []).map((c) => ({ contractId: c.contractId, coordinate: c.coordinate, decision: c.decision, detail: c.detail })),
     contractIds: decision?.contractIds ?? [],
     purposes: decision?.purposes ?? [],
     providers: [...providers].sort(),
-    sources: facts.sources,
+    sources: facts.sources.map((c) => ({ latencyMs: c.latencyMs, source: c.source, status: c.status })),
     subjects: (decision?.subjects ?? []).map((s) => subjects.hmac(s.kind, s.value)),
     rows: decision?.rowsShown ?? 0,
     rowsWithheld: decision?.rowsWithheld ?? 0,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseDepartment, type Principal } from '../../core/index.ts';
 import type { Catalogue } from '../../policies/index.ts';
+import { canonicalJson } from '../../audit/canonical.ts';
 import { accessRecord, outcomeOf, type RequestFacts } from '../audit/access-record.ts';
 import type { DecisionRecord } from '../enforcement/index.ts';
 
@@ -84,6 +85,12 @@ describe('access record', () => {
     });
     expect(r.subjects).toEqual([hasher.hmac('idNumber', '341504198712193778')]);
     expect(JSON.stringify(r)).not.toContain('341504198712193778');
+  });
+
+  it('builds every nested object with its keys in canonical order, so the writer hashes it without re-sorting', () => {
+    const r = accessRecord(facts(), decision, hasher, catalogue);
+    for (const nested of [r.coordinates, r.sources]) expect(JSON.stringify(nested)).toBe(canonicalJson(nested));
+    expect(r.coordinates[0]).toEqual({ contractId: 'GX-2026-000001', coordinate: 'Person.name', decision: 'mask', detail: 'name' });
   });
 
   it('records an unauthenticated request without a caller, with the reason', () => {
