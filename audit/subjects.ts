@@ -31,6 +31,8 @@ export const SUBJECT_KEYRING_FILE = 'subject-keyring.json';
 const KEY_FILE_PREFIX = 'subject-';
 const KEY_FILE_SUFFIX = '.key.json';
 const KEY_BYTES = 32;
+/** HMACs under the current key kept in memory (see `hmac`). */
+const SUBJECTS_KEPT = 20_000;
 
 export interface SubjectKeyring {
   current(): { kid: string };
@@ -142,9 +144,28 @@ export async function openSubjectKeyring(dir: string): Promise<SubjectKeyring> {
     return { kid, previous };
   }
 
+  // The same subjects come back request after request (a roster page: 100 of them): their HMACs
+  // under the current key are kept, at most SUBJECTS_KEPT, emptied when full and on rotation. The
+  // map lives only in this process's memory, as the returned data itself does; it is never
+  // written anywhere.
+  let memo = new Map<string, AuditSubject>();
+  let memoKid = currentKid;
+
   return Object.freeze({
     current: () => ({ kid: currentKid }),
-    hmac: (kind: string, value: string): AuditSubject => ({ hmac: mac(keyOf(currentKid), kind, value), keyId: currentKid, kind }),
+    hmac(kind: string, value: string): AuditSubject {
+      if (memoKid !== currentKid || memo.size >= SUBJECTS_KEPT) {
+        memo = new Map();
+        memoKid = currentKid;
+      }
+      const id = `${kind}:${value}`;
+      let subject = memo.get(id);
+      if (subject === undefined) {
+        subject = Object.freeze({ hmac: mac(keyOf(currentKid), kind, value), keyId: currentKid, kind });
+        memo.set(id, subject);
+      }
+      return subject;
+    },
     hmacAll(kind: string, value: string): AuditSubject[] {
       const kids = [currentKid, ...[...keys.keys()].filter((k) => k !== currentKid)];
       return kids.map((kid) => ({ hmac: mac(keyOf(kid), kind, value), keyId: kid, kind }));

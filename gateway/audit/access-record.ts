@@ -47,6 +47,8 @@ export function operationHash(query: string): string {
   return known;
 }
 
+const byHmac = (a: AuditSubject, b: AuditSubject): number => (a.hmac < b.hmac ? -1 : a.hmac > b.hmac ? 1 : 0);
+
 export function outcomeOf(httpStatus: number, errorCodes: readonly string[], decision: DecisionRecord | undefined): AccessOutcome {
   if (httpStatus === 401) return 'unauthenticated';
   if (httpStatus === 429) return 'rate-limited';
@@ -79,7 +81,8 @@ export function accessRecord(
     purposes: decision?.purposes ?? [],
     providers: [...providers].sort(),
     sources: facts.sources.map((c) => ({ latencyMs: c.latencyMs, source: c.source, status: c.status })),
-    subjects: (decision?.subjects ?? []).map((s) => subjects.hmac(s.kind, s.value)),
+    // Ordered by HMAC: an order by value would tell which subject's number is the smaller.
+    subjects: (decision?.subjects ?? []).map((s) => subjects.hmac(s.kind, s.value)).sort(byHmac),
     rows: decision?.rowsShown ?? 0,
     rowsWithheld: decision?.rowsWithheld ?? 0,
     outcome: outcomeOf(facts.httpStatus, errorCodes, decision),

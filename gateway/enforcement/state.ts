@@ -105,9 +105,9 @@ export function decisionRecordOf(contextValue: unknown): DecisionRecord | undefi
     purposes: [...state.purposes].sort(),
     rowsWithheld: state.rowsWithheld,
     rowsShown: state.rowsShown,
-    subjects: [...state.subjects].sort().map((s) => {
+    subjects: [...state.subjects].map((s) => {
       const i = s.indexOf(':');
-      return Object.freeze({ kind: s.slice(0, i), value: s.slice(i + 1) });
+      return { kind: s.slice(0, i), value: s.slice(i + 1) };
     }),
   });
 }

@@ -93,6 +93,14 @@ describe('access record', () => {
     expect(r.coordinates[0]).toEqual({ contractId: 'GX-2026-000001', coordinate: 'Person.name', decision: 'mask', detail: 'name' });
   });
 
+  it('lists the subjects by HMAC, not in the order of their values', () => {
+    const values = ['341504198712193778', '34150219900101001X', '110101199003074477', '440305199912310012'];
+    const r = accessRecord(facts(), { ...decision, subjects: values.map((value) => ({ kind: 'idNumber', value })) }, hasher, catalogue);
+    const hmacs = r.subjects.map((s) => s.hmac);
+    expect(hmacs).toEqual([...hmacs].sort());
+    expect(new Set(hmacs)).toEqual(new Set(values.map((v) => hasher.hmac('idNumber', v).hmac)));
+  });
+
   it('records an unauthenticated request without a caller, with the reason', () => {
     const r = accessRecord(facts({ principal: null, httpStatus: 401, reason: 'expired', errorCodes: ['UNAUTHENTICATED', 'UNAUTHENTICATED'] }), undefined, hasher, catalogue);
     expect(r).toMatchObject({ department: null, user: null, client: null, outcome: 'unauthenticated', reason: 'expired', errorCodes: ['UNAUTHENTICATED'], coordinates: [], subjects: [] });
