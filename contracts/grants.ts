@@ -43,7 +43,7 @@ export function activeGrants(contracts: readonly Contract[], consumerDept: strin
     if (c.consumer !== consumerDept || !isInForce(c, now)) continue;
     for (const f of c.fields) {
       grants.push(
-        Object.freeze({ contractId: c.id, provider: c.provider, coordinate: f.coordinate, mode: f.mode, scope: c.scope, purpose: c.purpose }),
+        Object.freeze({ contractId: c.id, provider: c.provider, coordinate: f.coordinate, mode: f.mode, scope: c.scope, purpose: c.purpose, quotas: c.quotas }),
       );
     }
   }

@@ -89,4 +89,6 @@ export interface ActiveGrant {
   readonly mode: GrantMode;
   readonly scope: RowScope;
   readonly purpose: string;
+  /** The contract's quotas, enforced by the limiter (absent in hand-made grants: none). */
+  readonly quotas?: Quotas | undefined;
 }

@@ -96,6 +96,21 @@ export const ERRORS = {
     zh: '审计日志校验未通过：{reason}',
     en: 'The audit log does not verify: {reason}',
   },
+  RATE_LIMITED: {
+    status: 429,
+    zh: '已超出限流规则 {limit}（{scope}：{quota}），请在 {retryAfterS} 秒后重试',
+    en: 'Over the rate limit {limit} ({scope}: {quota}); try again in {retryAfterS} s',
+  },
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    zh: '限流服务暂不可用（{reason}），为保护数据提供方系统，本次请求未执行，请稍后重试',
+    en: 'The rate limiter is unavailable ({reason}); to protect the providers\' systems this request was not run. Try again shortly',
+  },
+  OPERATION_TOO_COMPLEX: {
+    status: 400,
+    zh: '查询过于复杂：{measure} 为 {actual}，上限为 {max}，请拆分查询或减少返回数量',
+    en: 'Operation too complex: {measure} is {actual}, the maximum is {max}; split the query or ask for fewer items',
+  },
   CONFIG_INVALID: {
     status: 500,
     zh: '配置无效：{reason}',

@@ -14,7 +14,7 @@ describe('active grants', () => {
     },
   );
 
-  it('gives one grant per field with mode, scope, provider and purpose', () => {
+  it('gives one grant per field with mode, scope, provider, purpose and the contract\'s quotas', () => {
     const c = contract({ state: 'active', scope: { kind: 'regions', regionCodes: ['341502'] } });
     const grants = activeGrants([c], YEJI_MZJ, inWindow);
     expect(grants).toHaveLength(c.fields.length);
@@ -25,6 +25,7 @@ describe('active grants', () => {
       mode: 'masked',
       scope: { kind: 'regions', regionCodes: ['341502'] },
       purpose: c.purpose,
+      quotas: c.quotas,
     });
   });
 

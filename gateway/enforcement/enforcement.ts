@@ -8,7 +8,7 @@
  * (policies' collectCoordinates and decideFieldAccess, the caller's active grants loaded once);
  * the schema's wrapped resolvers apply the decisions field by field and row by row.
  */
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { ActiveGrant } from '../../contracts/index.ts';
 import { graphQLError, TongxiangError, type Clock, type Principal } from '../../core/index.ts';
@@ -27,7 +27,7 @@ import {
 } from '../../policies/index.ts';
 import { wrapResolvers } from './resolvers.ts';
 import { reservedAliasesIn } from './selection.ts';
-import { coordinateRecord, setState, useContract, type CoordinateRecord, type EnforcementMode, type RequestState } from './state.ts';
+import { coordinateRecord, setState, stateOf, useContract, type CoordinateRecord, type EnforcementMode, type RequestState, type RowQuota } from './state.ts';
 
 export const ENFORCEMENT_MODES: readonly EnforcementMode[] = Object.freeze(['null-field', 'reject-operation']);
 
@@ -57,6 +57,22 @@ export interface EnforcementOptions {
   readonly ungoverned?: (coordinate: string) => boolean;
   /** Check the catalogue against `schema` and throw CATALOGUE_INVALID on a mismatch (default true). */
   readonly checkCatalogue?: boolean;
+  /** Limits run in the same pipeline: before the decisions, after them, and on the rows returned. */
+  readonly admission?: Admission<EnforcementContext> | undefined;
+}
+
+/**
+ * The limits' part of the request pipeline (gateway/limits). Apollo runs plugins' hooks
+ * concurrently, so limits and authorization share one `didResolveOperation`, in this order:
+ * `beforeDecisions` (operation limits, the caller's own ceilings), the field decisions,
+ * `afterDecisions` (limits of the contracts the operation uses). Either may throw a GraphQLError
+ * with an HTTP status to refuse the operation before anything runs.
+ */
+export interface Admission<Ctx extends BaseContext> {
+  beforeDecisions?(principal: Principal, requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): Promise<void> | void;
+  afterDecisions?(principal: Principal, contractIds: readonly string[], requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): Promise<void> | void;
+  /** Records-per-day quotas of the caller's contracts (null: none applies). */
+  rowQuota?(principal: Principal, requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): RowQuota | null;
 }
 
 export interface Enforcement<Ctx extends EnforcementContext> {
@@ -203,6 +219,8 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
           if (reserved.length > 0) {
             throw withStatus(graphQLError('BAD_USER_INPUT', { reason: `aliases beginning with tongxiang__ are reserved: ${reserved.join(', ')}` }), 400);
           }
+          const admission = options.admission as Admission<Ctx> | undefined;
+          await admission?.beforeDecisions?.(principal, requestContext);
           const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
           const { collected, coordinates } = coordinatesOf(requestContext.document, operationName, requestContext.request.variables ?? {});
           const now = clock.now();
@@ -224,6 +242,8 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             rowsWithheld: 0,
             rowsShown: 0,
             subjects: new Set(),
+            rowQuota: null,
+            quotaCut: new Map(),
             base: Object.freeze({
               department: principal.department.code,
               subject: principal.subject,
@@ -246,6 +266,24 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
               denials: denied.map((d) => ({ coordinate: d.coordinate, reason: d.reason, owners: d.owners, ...describeDenial(d) })),
             });
           }
+          if (admission) {
+            await admission.afterDecisions?.(principal, [...state.contractIds].sort(), requestContext);
+            state.rowQuota = admission.rowQuota?.(principal, requestContext) ?? null;
+          }
+        },
+        async willSendResponse({ contextValue, response }) {
+          // Rows a records quota could not cover were left out of their lists: say so once per contract.
+          const state = stateOf(contextValue);
+          if (!state || state.quotaCut.size === 0 || !state.rowQuota || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          const said = new Set((result.errors ?? []).filter((e) => e.extensions?.code === 'RATE_LIMITED').map((e) => e.extensions?.contractId));
+          const added = [...state.quotaCut]
+            .filter(([contractId]) => !said.has(contractId))
+            .map(([contractId, cut]) => {
+              const error = state.rowQuota!.exhausted(contractId, cut);
+              return error instanceof GraphQLError ? error.toJSON() : { message: error.message };
+            });
+          if (added.length > 0) result.errors = [...(result.errors ?? []), ...added];
         },
       };
     },

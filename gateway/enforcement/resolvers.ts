@@ -65,17 +65,27 @@ function concreteType(schema: GraphQLSchema, returned: GraphQLNamedType, row: Re
   return possible.length === 1 ? possible[0]!.name : null;
 }
 
-type Verdict = { readonly visible: true } | { readonly visible: false; readonly regionCode: string | null };
+type Verdict =
+  | {
+      readonly visible: true;
+      /** Contracts whose grants show this row's fields (what its records quota is taken from). */
+      readonly contracts: readonly string[];
+      /** Counted in `rowsShown` by this decision. */
+      readonly counted: boolean;
+    }
+  | { readonly visible: false; readonly regionCode: string | null };
+
+const PLAIN: Verdict = Object.freeze({ visible: true, contracts: Object.freeze([]), counted: false });
 
 /** Decides one returned row and remembers, for its fields, the decisions that apply to it. */
 function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestState, returned: GraphQLNamedType, parent: unknown, row: unknown): Verdict {
-  if (typeof row !== 'object' || row === null || row instanceof Error) return { visible: true };
+  if (typeof row !== 'object' || row === null || row instanceof Error) return PLAIN;
   const values = row as Record<string, unknown>;
   const typeName = concreteType(schema, returned, values);
   if (typeName === null) {
     // An abstract type whose concrete type cannot be told: only when no possible type has anything to decide.
     const anyGoverned = isAbstractType(returned) && schema.getPossibleTypes(returned).some((t) => state.byType.has(t.name));
-    return anyGoverned ? { visible: false, regionCode: null } : { visible: true };
+    return anyGoverned ? { visible: false, regionCode: null } : PLAIN;
   }
   const parentRow = typeof parent === 'object' && parent !== null ? state.rows.get(parent) : undefined;
   const parentRegion = parentRow?.region ?? NO_REGION;
@@ -102,9 +112,10 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
   if (entry.kind === 'out-of-jurisdiction') return { visible: false, regionCode: entry.regionCode };
   for (const id of entry.contracts) useContract(state, id);
   // A data row: an object of a type the catalogue places somewhere (a person, an enterprise, a household...).
-  if (!state.rows.has(row) && catalogue.types.get(typeName)?.region) state.rowsShown += 1;
+  const counted = !state.rows.has(row) && Boolean(catalogue.types.get(typeName)?.region);
+  if (counted) state.rowsShown += 1;
   remember(state, row, entry.row);
-  return { visible: true };
+  return entry.contracts.length === 0 && !counted ? PLAIN : { visible: true, contracts: entry.contracts, counted };
 }
 
 type RowEntry =
@@ -136,22 +147,70 @@ function remember(state: RequestState, row: object, entry: RowState): void {
   if (!state.rows.has(row)) state.rows.set(row, entry);
 }
 
+/** Rows per quota-limited contract among `verdicts`, or null when no quota applies. */
+function quotaWanted(state: RequestState, verdicts: readonly Verdict[]): Map<string, number> | null {
+  const quota = state.rowQuota;
+  if (quota === null) return null;
+  let wanted: Map<string, number> | null = null;
+  for (const v of verdicts) {
+    if (!v.visible) continue;
+    for (const c of v.contracts) if (quota.limited(c)) (wanted ??= new Map()).set(c, (wanted.get(c) ?? 0) + 1);
+  }
+  return wanted;
+}
+
+/**
+ * Takes the rows' records quotas (one take per contract) and keeps, in order, the rows every
+ * quota still covers; the rest are left out and noted for the error `willSendResponse` adds.
+ */
+async function withinQuota<T>(state: RequestState, rows: readonly T[], verdicts: readonly Verdict[], wanted: Map<string, number>): Promise<T[]> {
+  const quota = state.rowQuota!;
+  const entries = [...wanted];
+  const granted = new Map(await Promise.all(entries.map(async ([c, n]) => [c, n <= 0 ? 0 : await quota.take(c, n)] as const)));
+  const out: T[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const v = verdicts[i]!;
+    const limited = v.visible ? v.contracts.filter((c) => granted.has(c)) : [];
+    if (limited.every((c) => granted.get(c)! > 0)) {
+      for (const c of limited) granted.set(c, granted.get(c)! - 1);
+      out.push(rows[i]!);
+      continue;
+    }
+    if (v.visible && v.counted) state.rowsShown -= 1;
+    for (const c of limited) state.quotaCut.set(c, (state.quotaCut.get(c) ?? 0) + 1);
+  }
+  return out;
+}
+
 function filterRows(schema: GraphQLSchema, catalogue: Catalogue, state: RequestState, returned: GraphQLNamedType, parent: unknown, value: unknown): unknown {
   if (value === null || value === undefined || value instanceof Error) return value;
   if (Array.isArray(value) || (typeof value === 'object' && Symbol.iterator in value && typeof value !== 'string')) {
     const out: unknown[] = [];
+    const verdicts: Verdict[] = [];
     for (const item of value as Iterable<unknown>) {
       if (Array.isArray(item)) {
         out.push(filterRows(schema, catalogue, state, returned, parent, item));
+        verdicts.push(PLAIN);
         continue;
       }
-      if (decideOne(schema, catalogue, state, returned, parent, item).visible) out.push(item);
-      else state.rowsWithheld += 1;
+      const verdict = decideOne(schema, catalogue, state, returned, parent, item);
+      if (verdict.visible) {
+        out.push(item);
+        verdicts.push(verdict);
+      } else state.rowsWithheld += 1;
     }
-    return out;
+    const wanted = quotaWanted(state, verdicts);
+    return wanted === null ? out : withinQuota(state, out, verdicts, wanted);
   }
   const verdict = decideOne(schema, catalogue, state, returned, parent, value);
-  if (verdict.visible) return value;
+  if (verdict.visible) {
+    const wanted = quotaWanted(state, [verdict]);
+    if (wanted === null) return value;
+    return withinQuota(state, [value], [verdict], wanted).then((kept) => {
+      if (kept.length > 0) return value;
+      throw state.rowQuota!.exhausted([...wanted.keys()][0]!, 1);
+    });
+  }
   state.rowsWithheld += 1;
   throw graphQLError('OUT_OF_JURISDICTION', { regionCode: verdict.regionCode ?? 'unknown' });
 }

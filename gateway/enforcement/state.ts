@@ -37,6 +37,8 @@ export interface DecisionRecord {
   readonly rowsWithheld: number;
   /** Data rows returned: objects of types the catalogue gives a region (persons, enterprises, households...). */
   readonly rowsShown: number;
+  /** Rows left out because a contract's records-per-day quota ran out. */
+  readonly rowsOverQuota: number;
   /**
    * Data subjects returned: values of subject-key fields (公民身份号码, 统一社会信用代码) that resolved
    * allowed or masked, in clear — the audit keeps only their keyed HMAC, never these values.
@@ -51,6 +53,19 @@ export interface RowState {
   readonly region: RowRegion;
   /** Per-field decisions for this row (the grant that covers this row's region); null: none to decide. */
   readonly fields: ReadonlyMap<string, Decision> | null;
+}
+
+/**
+ * Records-per-day quotas (the limiter's, gateway/limits): rows read under a contract that has one
+ * are taken from it as lists resolve; what the quota cannot cover is left out.
+ */
+export interface RowQuota {
+  /** Whether rows read under this contract count against a quota. */
+  limited(contractId: string): boolean;
+  /** Takes up to `wanted` rows of the contract's quota: how many may be returned. */
+  take(contractId: string, wanted: number): Promise<number>;
+  /** The error telling the caller that `cut` rows of this contract were left out (quota used up). */
+  exhausted(contractId: string, cut: number): Error;
 }
 
 export interface RequestState {
@@ -70,7 +85,11 @@ export interface RequestState {
   rowsShown: number;
   /** `kind:value` of subject keys returned. */
   readonly subjects: Set<string>;
-  readonly base: Omit<DecisionRecord, 'contractIds' | 'purposes' | 'rowsWithheld' | 'rowsShown' | 'subjects'>;
+  /** The contracts' records quotas, when any applies to the caller. */
+  rowQuota: RowQuota | null;
+  /** Rows left out because a contract's records quota ran out, by contract. */
+  readonly quotaCut: Map<string, number>;
+  readonly base: Omit<DecisionRecord, 'contractIds' | 'purposes' | 'rowsWithheld' | 'rowsShown' | 'subjects' | 'rowsOverQuota'>;
 }
 
 const states = new WeakMap<object, RequestState>();
@@ -105,6 +124,7 @@ export function decisionRecordOf(contextValue: unknown): DecisionRecord | undefi
     purposes: [...state.purposes].sort(),
     rowsWithheld: state.rowsWithheld,
     rowsShown: state.rowsShown,
+    rowsOverQuota: [...state.quotaCut.values()].reduce((a, b) => a + b, 0),
     subjects: [...state.subjects].map((s) => {
       const i = s.indexOf(':');
       return { kind: s.slice(0, i), value: s.slice(i + 1) };

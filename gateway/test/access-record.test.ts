@@ -31,6 +31,7 @@ const decision: DecisionRecord = {
   contractIds: ['GX-2026-000001'],
   purposes: ['低保资格核查'],
   rowsWithheld: 0,
+  rowsOverQuota: 0,
   rowsShown: 2,
   subjects: [{ kind: 'idNumber', value: '341504198712193778' }],
 };
