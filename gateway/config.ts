@@ -7,7 +7,7 @@
  * (10000), TONGXIANG_CONTRACT_SWEEP_MS (60000), the identity settings (TONGXIANG_JWKS_FILE, TONGXIANG_OIDC_ISSUER,
  * TONGXIANG_TOKEN_ISSUER, TONGXIANG_TOKEN_AUDIENCE (tongxiang), TONGXIANG_TOKEN_CLOCK_SKEW_MS
  * (30000), TONGXIANG_TOKEN_MAX_BYTES (8192), TONGXIANG_TOKEN_CACHE_SIZE (10000); see
- * docs/identity.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
+ * docs/identity.md), the limits (REDIS_URL, TONGXIANG_LIMIT_*; see docs/limits.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
  * or ${NAME:default} (upstream addresses and credentials).
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
 import { readIdentitySettings, type IdentityInput, type IdentitySettings } from './identity/index.ts';
+import { readLimitSettings, type LimitFileSettings, type LimitOverrides, type LimitSettings } from './limits/settings.ts';
 
 export interface HubConfig {
   readonly port: number;
@@ -38,6 +39,8 @@ export interface HubConfig {
   readonly audit: AuditSettings;
   /** PostgreSQL for contracts (DATABASE_URL); null: PGlite in the data directory. Holds a password: never log it. */
   readonly databaseUrl: string | null;
+  /** Rate limits, quotas and operation limits (REDIS_URL for limits shared by every replica). */
+  readonly limits: LimitSettings;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -61,7 +64,12 @@ export interface AuditSettings {
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit'>> & { variables?: Record<string, string>; identity?: IdentityInput; audit?: Partial<AuditSettings> };
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits'>> & {
+    variables?: Record<string, string>;
+    identity?: IdentityInput;
+    audit?: Partial<AuditSettings>;
+    limits?: LimitOverrides;
+  };
   readonly cwd?: string;
 }
 
@@ -76,6 +84,7 @@ interface FileSettings {
   shutdownGraceMs?: number;
   contractSweepMs?: number;
   audit?: Partial<Record<keyof AuditSettings, unknown>>;
+  limits?: LimitFileSettings;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -210,6 +219,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     kafkaBrokers: kafkaRaw === null || kafkaRaw === undefined || kafkaRaw === '' ? null : String(kafkaRaw),
     kafkaTopic: String(oa.kafkaTopic ?? env.TONGXIANG_AUDIT_TOPIC ?? fa.kafkaTopic ?? 'tongxiang.audit'),
   });
+  const limits = readLimitSettings(env, file.limits, o.limits, problems);
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -224,6 +234,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     enforcementMode,
     audit,
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
+    limits,
     variables: Object.freeze(variables),
   });
 }

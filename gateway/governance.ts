@@ -24,7 +24,8 @@ import { systemClock } from '../core/index.ts';
 import { catalogueInvalid, checkCatalogueAgainstSchema, loadCatalogue, publicSchema, type Catalogue } from '../policies/index.ts';
 import { contractCatalogueLookup, extendWithAdmin, isAdminCoordinate } from './admin/schema.ts';
 import { isAuditCoordinate } from './audit/schema.ts';
-import { createEnforcement, type EnforcementContext } from './enforcement/index.ts';
+import { createEnforcement, type Admission, type EnforcementContext } from './enforcement/index.ts';
+import { isLimitsCoordinate } from './limits/schema.ts';
 import type { HubConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -42,7 +43,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
   config: HubConfig,
   meshSchema: GraphQLSchema,
   logger: Logger,
-  options: { enforce?: boolean; onTransition?: ContractServiceOptions['onTransition'] } = {},
+  options: { enforce?: boolean; onTransition?: ContractServiceOptions['onTransition']; admission?: Admission<EnforcementContext> | undefined } = {},
 ): Promise<Governance<Ctx>> {
   const catalogue = await loadCatalogue(join(config.meshDir, 'policies', 'catalogue'));
   if (options.enforce === false) {
@@ -76,7 +77,8 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       mode: config.enforcementMode,
       grantsFor: (principal, now) => contracts.grants(principal.department.code, now),
       clock: systemClock,
-      ungoverned: (coordinate) => isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate),
+      ungoverned: (coordinate) => isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate) || isLimitsCoordinate(coordinate),
+      admission: options.admission,
     });
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
     return { catalogue, contracts, schema, plugin: enforcement.plugin, close };

@@ -13,8 +13,8 @@ import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLError } from 'graphql';
-import { graphQLError, isTongxiangError, type Principal } from '../core/index.ts';
-import { probeSources, settleFileDropStores, SOURCE_CALLS, toPublicError, type SourceStatus } from '../mesh/index.ts';
+import { graphQLError, isTongxiangError, systemClock, type Principal } from '../core/index.ts';
+import { probeSources, settleFileDropStores, SOURCE_CALLS, SOURCE_GUARD, toPublicError, type SourceGuard, type SourceStatus } from '../mesh/index.ts';
 import { auditApolloPlugin, bindContext, installAuditHooks, requestAudit } from './audit/http.ts';
 import { startHubAudit, type HubAudit } from './audit/hub-audit.ts';
 import { extendWithAudit } from './audit/schema.ts';
@@ -25,6 +25,9 @@ import { authenticationFailure, createIdentity, type Identity, type IdentityMode
 import { landingPage } from './landing.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startGovernance, type Governance } from './governance.ts';
+import { startHubLimits, type HubLimits } from './limits/hub-limits.ts';
+import type { LimitSettings } from './limits/settings.ts';
+import { extendWithLimits } from './limits/schema.ts';
 import { loadMesh } from './mesh-loader.ts';
 
 export interface HubContext extends BaseContext {
@@ -89,10 +92,10 @@ function publicErrorsPlugin(logger: Logger): ApolloServerPlugin<HubContext> {
   };
 }
 
-async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal, sourceCalls: unknown[]): Promise<HubContext> {
+async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal, sourceCalls: unknown[], sourceGuard: SourceGuard | null): Promise<HubContext> {
   // No consumer headers go into Mesh's context: upstream calls carry only the hub's own credentials.
   const { contextFactory } = mesh.getEnveloped({});
-  return (await contextFactory({ requestId, principal, [SOURCE_CALLS]: sourceCalls })) as HubContext;
+  return (await contextFactory({ requestId, principal, [SOURCE_CALLS]: sourceCalls, ...(sourceGuard ? { [SOURCE_GUARD]: sourceGuard } : {}) })) as HubContext;
 }
 
 /** SHA-256 over the catalogue files (name and content, in name order): a policy change shows as a new digest. */
@@ -115,6 +118,10 @@ async function authenticate(identity: Identity, authorization: string | undefine
   }
 }
 
+function maxTokensOf(limits: LimitSettings): number {
+  return Math.max(limits.operation.maxTokens, ...Object.values(limits.operationByDepartment).map((l) => l.maxTokens));
+}
+
 export interface StartOptions {
   readonly logger?: Logger;
   /**
@@ -124,6 +131,8 @@ export interface StartOptions {
   readonly benchmarkWithoutPolicies?: { readonly principal: Principal };
   /** Benchmarks only, to measure the audit's cost: no audit trail at all. Not reachable from configuration. */
   readonly benchmarkWithoutAudit?: boolean;
+  /** Benchmarks only, to measure the limits' cost: no rate limits, quotas or operation limits. Not reachable from configuration. */
+  readonly benchmarkWithoutLimits?: boolean;
 }
 
 export async function startHub(config: HubConfig, options: StartOptions = {}): Promise<Hub> {
@@ -149,6 +158,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
   let app: FastifyInstance | undefined;
   let governance: Governance<HubContext> | undefined;
   let audit: HubAudit | undefined;
+  let limits: HubLimits | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
@@ -157,7 +167,21 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       audit = await startHubAudit(effective, logger, { catalogueDigest: await catalogueDigest(join(effective.meshDir, 'policies', 'catalogue')) });
     }
     const hubAudit = audit;
+    // The limits measure operations against the public schema and read quotas from the contracts:
+    // both exist once governance has started, which itself runs the limits in its pipeline.
+    const late: { governance?: Governance<HubContext>; schema?: import('graphql').GraphQLSchema } = {};
+    if (!unguarded && !options.benchmarkWithoutLimits) {
+      limits = await startHubLimits({
+        settings: effective.limits,
+        logger,
+        clock: systemClock,
+        grantsFor: (principal, now) => late.governance!.contracts.grants(principal.department.code, now),
+        schema: () => late.schema!,
+      });
+    }
+    const hubLimits = limits;
     governance = await startGovernance<HubContext>(effective, mesh.schema, logger, {
+      admission: hubLimits?.admission,
       enforce: !unguarded,
       onTransition: hubAudit
         ? ({ contract, transition }) =>
@@ -176,12 +200,18 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
     app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
-    const schema = hubAudit ? extendWithAudit(governance.schema, { audit: hubAudit, catalogue: governance.catalogue }) : governance.schema;
+    late.governance = governance;
+    const withAudit = hubAudit ? extendWithAudit(governance.schema, { audit: hubAudit, catalogue: governance.catalogue }) : governance.schema;
+    const schema = hubLimits ? extendWithLimits(withAudit, { limits: hubLimits, contracts: governance.contracts }) : withAudit;
+    late.schema = schema;
     const apollo = new ApolloServer<HubContext>({
       schema,
       introspection: true,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
+      // The parser itself stops at the largest token limit any department has: a huge document
+      // (deep nesting overflows graphql's recursive parser) never gets as far as the limits.
+      ...(hubLimits ? { parseOptions: { maxTokens: maxTokensOf(effective.limits) } } : {}),
       // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
       stopOnTerminationSignals: false,
       plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : [])],
@@ -218,10 +248,19 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           principal = unguarded ? unguarded.principal : await authenticate(identity, request.headers.authorization, requestId, logger);
         } catch (error) {
           facts.reason = String((error as GraphQLError).extensions?.reason ?? (error as GraphQLError).extensions?.code ?? 'unauthenticated');
+          // Callers without valid credentials share a small budget per address: 429 once it is spent.
+          if (hubLimits) {
+            try {
+              await hubLimits.anonymous(request.ip);
+            } catch (refused) {
+              facts.reason = `anonymous rate limit; ${facts.reason}`;
+              throw refused;
+            }
+          }
           throw error;
         }
         facts.principal = principal;
-        const context = await meshContext(mesh!, requestId, principal, facts.sources);
+        const context = await meshContext(mesh!, requestId, principal, facts.sources, hubLimits ? hubLimits.sourceGuard : null);
         bindContext(facts, context);
         return context;
       },
@@ -249,6 +288,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           // within the grace period, so nothing still writes to the data directory.
           await withDeadline(Promise.all([settleFileDropStores(), governance!.close()]), config.shutdownGraceMs);
           await audit?.close();
+          await limits?.close();
           await demo?.close();
         }
       })();
@@ -262,6 +302,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     mesh?.destroy();
     await withDeadline(Promise.all([settleFileDropStores(), governance?.close()]), config.shutdownGraceMs);
     await audit?.close().catch(() => undefined);
+    await limits?.close().catch(() => undefined);
     await demo?.close();
     throw error;
   }

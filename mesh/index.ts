@@ -5,5 +5,5 @@ export { probeSources } from './probes.ts';
 export type { SourceStatus } from './probes.ts';
 export { settleFileDropStores } from '@tongxiang/filedrop-handler';
 export type { ProbeResult } from './probe-result.ts';
-export { SOURCE_CALLS } from './source-calls.ts';
-export type { SourceCall } from './source-calls.ts';
+export { SOURCE_CALLS, SOURCE_GUARD } from './source-calls.ts';
+export type { SourceCall, SourceGuard } from './source-calls.ts';

@@ -19,7 +19,11 @@ const REQUEST_ERROR_CODES = new Set([
 ]);
 
 /** Field names a catalogue error may carry in extensions. */
-const SAFE_FIELDS = new Set(['code', 'messageZh', 'messageEn', 'source', 'sourceLabel', 'reason', 'coordinate', 'coordinates', 'owner', 'regionCode', 'file', 'requestId', 'contractId', 'from', 'action', 'denials', 'reasonZh', 'reasonEn']);
+const SAFE_FIELDS = new Set([
+  'code', 'messageZh', 'messageEn', 'source', 'sourceLabel', 'reason', 'coordinate', 'coordinates', 'owner', 'regionCode', 'file', 'requestId', 'contractId', 'from', 'action', 'denials', 'reasonZh', 'reasonEn',
+  // limits: which limit, its scope and quota, when to retry, rows left out; operation limits: which measure, actual, max
+  'limit', 'scope', 'quota', 'retryAfterS', 'cut', 'measure', 'actual', 'max',
+]);
 
 function isCatalogueCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);

@@ -4,6 +4,25 @@
  * guard, the SOAP and file-drop handlers) notes its calls there. No array, nothing noted.
  */
 export const SOURCE_CALLS = 'tongxiangSourceCalls';
+/**
+ * The gateway may also put a guard under SOURCE_GUARD: called with the source's name before each
+ * call, it throws (a RATE_LIMITED GraphQL error) to keep the call from reaching the upstream —
+ * the protective ceiling per source (gateway/limits).
+ */
+export const SOURCE_GUARD = 'tongxiangSourceGuard';
+
+export type SourceGuard = (source: string) => Promise<void> | void;
+
+function guardOf(context: unknown): SourceGuard | null {
+  const guard = typeof context === 'object' && context !== null ? (context as Record<string, unknown>)[SOURCE_GUARD] : undefined;
+  return typeof guard === 'function' ? (guard as SourceGuard) : null;
+}
+
+/** Lets the request's guard refuse a call to `source` before it is made (no guard: nothing). */
+export async function guardSourceCall(context: unknown, source: string): Promise<void> {
+  const guard = guardOf(context);
+  if (guard) await guard(source);
+}
 
 export interface SourceCall {
   readonly source: string;
@@ -24,11 +43,13 @@ export function noteSourceCall(context: unknown, source: string, startedAt: numb
   calls.push(Object.freeze({ source, status: code, latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000 }));
 }
 
-/** Runs `call`, noting it (and how it ended) in the request's context. */
+/** Runs `call` if the request's guard lets it, noting it (and how it ended) in the request's context. */
 export async function timedSourceCall<T>(context: unknown, source: string, call: () => Promise<T>): Promise<T> {
-  if (!callsOf(context)) return call();
+  const guard = guardOf(context);
+  if (!callsOf(context) && !guard) return call();
   const startedAt = performance.now();
   try {
+    if (guard) await guard(source);
     const result = await call();
     noteSourceCall(context, source, startedAt);
     return result;

@@ -100,6 +100,9 @@ export function auditApolloPlugin<Ctx extends BaseContext>(): ApolloServerPlugin
           for (const e of response.body.singleResult.errors ?? []) {
             const code = e.extensions?.code;
             if (typeof code === 'string') facts.errorCodes.push(code);
+            // Which limit refused the request (or cut its rows): the record says so.
+            if (code === 'RATE_LIMITED') facts.reason ??= `rate limit ${String(e.extensions?.limit ?? '')} ${String(e.extensions?.scope ?? '')}`.trim();
+            if (code === 'OPERATION_TOO_COMPLEX') facts.reason ??= `operation ${String(e.extensions?.measure ?? '')} ${String(e.extensions?.actual ?? '')} > ${String(e.extensions?.max ?? '')}`;
           }
         },
       };

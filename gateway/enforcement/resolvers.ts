@@ -153,7 +153,8 @@ function quotaWanted(state: RequestState, verdicts: readonly Verdict[]): Map<str
   if (quota === null) return null;
   let wanted: Map<string, number> | null = null;
   for (const v of verdicts) {
-    if (!v.visible) continue;
+    // Only data rows count (a person, a household: types the catalogue places in a region), each once.
+    if (!v.visible || !v.counted) continue;
     for (const c of v.contracts) if (quota.limited(c)) (wanted ??= new Map()).set(c, (wanted.get(c) ?? 0) + 1);
   }
   return wanted;
@@ -170,7 +171,7 @@ async function withinQuota<T>(state: RequestState, rows: readonly T[], verdicts:
   const out: T[] = [];
   for (let i = 0; i < rows.length; i++) {
     const v = verdicts[i]!;
-    const limited = v.visible ? v.contracts.filter((c) => granted.has(c)) : [];
+    const limited = v.visible && v.counted ? v.contracts.filter((c) => granted.has(c)) : [];
     if (limited.every((c) => granted.get(c)! > 0)) {
       for (const c of limited) granted.set(c, granted.get(c)! - 1);
       out.push(rows[i]!);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../../sources/testing/fault-proxy.ts';
 import { loadConfig, type HubConfig } from '../config.ts';
+import type { LimitOverrides } from '../limits/settings.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../demo.ts';
 import { issueLocalToken, type TokenRequest } from '../identity/index.ts';
 import { silentLogger } from '../log.ts';
@@ -119,7 +120,7 @@ async function withToken(hub: Hub): Promise<TestHubInstance> {
   return Object.freeze({ ...hub, token, query, tokenFor });
 }
 
-export async function startTestHub(options: { upstreamTimeoutMs?: number } = {}): Promise<TestHub> {
+export async function startTestHub(options: { upstreamTimeoutMs?: number; limits?: LimitOverrides } = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-test-'));
   const upstreams = await startDemoUpstreams({ dataDir });
   const soapProxy = await startFaultProxy(upstreams.registryEndpoint);
@@ -134,6 +135,7 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number } = {})
         dataDir: dir,
         upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1500,
         shutdownGraceMs: 5000,
+        ...(options.limits ? { limits: options.limits } : {}),
         variables: {
           ...upstreams.variables,
           TONGXIANG_SAMR_URL: soapProxy.through(upstreams.registryEndpoint),

@@ -25,7 +25,7 @@ import {
   type GraphQLOutputType,
   type GraphQLScalarType,
 } from 'graphql';
-import { noteSourceCall } from '../source-calls.ts';
+import { guardSourceCall, noteSourceCall } from '../source-calls.ts';
 import { coerceField, coerceObject, toSoapArgs } from './coerce.ts';
 import { camelCase, type FieldModel, type OperationModel, type ServiceModel, type TypeModel } from './wsdl-model.ts';
 
@@ -108,6 +108,7 @@ export function buildSoapSchema(model: ServiceModel, options: SchemaOptions): Gr
       resolve: async (_root: unknown, given: Record<string, unknown>, context: unknown) => {
         const startedAt = performance.now();
         try {
+          if (options.sourceName) await guardSourceCall(context, options.sourceName);
           const result = await options.invoke(op, toSoapArgs(op.args, given, model.objects));
           if (options.sourceName) noteSourceCall(context, options.sourceName, startedAt);
           if (output.kind === 'none') return true;

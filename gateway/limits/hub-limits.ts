@@ -1,0 +1,339 @@
+/**
+ * The limits as the hub runs them (限流与配额): one `LimitStore` (in-process, or Redis shared by
+ * every replica), and the checks at each point of the request:
+ *
+ * - `anonymous(address)` — in the `context` function, when a caller has no valid credentials:
+ *   a small bucket per client address (hashed), 429 instead of 401 once it is spent;
+ * - `admission.beforeDecisions` — operation limits (tokens, depth, root fields, aliases, cost),
+ *   400 OPERATION_TOO_COMPLEX before anything runs;
+ * - `admission.afterDecisions` — one atomic hit of the department's ceiling and the requests per
+ *   minute of every contract the operation uses (all or nothing), and a contract whose records
+ *   quota for today is spent refuses the request before any upstream is called;
+ * - `admission.rowQuota` — records per day, taken as rows are returned (the enforcement cuts a
+ *   list at the quota and says so);
+ * - `sourceGuard` — calls per second to each upstream, before the call.
+ *
+ * The store failing: each limit fails open or closed by configuration (contract quotas closed).
+ * Headers (`RateLimit-Policy`, `RateLimit`, and `Retry-After` on 429) go on every limited response.
+ */
+import { createHash } from 'node:crypto';
+import type { GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import { GraphQLError, Kind, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
+import type { ActiveGrant, Quotas } from '../../contracts/index.ts';
+import { graphQLError, isTongxiangError, type Clock, type Principal } from '../../core/index.ts';
+import {
+  checkOperation,
+  countTokens,
+  createMemoryLimitStore,
+  measureOperation,
+  openRedisLimitStore,
+  quotaWindow,
+  type LimitStore,
+  type OperationLimits,
+  type QuotaRule,
+  type RateDecision,
+  type RateRule,
+} from '../../policies/limits/index.ts';
+import type { Admission, RowQuota } from '../enforcement/index.ts';
+import type { Logger } from '../log.ts';
+import { itemOfQuota, itemOfRate, rateLimitHeaders, retryAfterSeconds, type LimitHeaderItem } from './headers.ts';
+import type { LimitName, LimitSettings } from './settings.ts';
+
+const MINUTE = 60_000;
+
+export interface HubLimits {
+  readonly store: LimitStore;
+  readonly settings: LimitSettings;
+  readonly admission: Admission<LimitContext>;
+  /** Charges a request without valid credentials to its address; throws 429 once the bucket is spent. */
+  anonymous(address: string): Promise<void>;
+  /** The guard the transports call before each upstream call (mesh/source-calls.ts). */
+  sourceGuard(source: string): Promise<void>;
+  /** The caller's standing against its limits, without charging anything (`myUsage`). */
+  usage(principal: Principal, contracts: readonly UsageContract[]): Promise<Usage>;
+  close(): Promise<void>;
+}
+
+export interface LimitContext {
+  readonly principal?: Principal | null | undefined;
+}
+
+export interface UsageContract {
+  readonly id: string;
+  readonly consumer: string;
+  readonly provider: string;
+  readonly quotas: Quotas;
+}
+
+export interface LimitStanding {
+  readonly limit: number;
+  readonly remaining: number;
+  readonly resetSeconds: number;
+}
+
+export interface ContractUsage {
+  readonly contractId: string;
+  readonly consumer: string;
+  readonly provider: string;
+  readonly requestsPerMinute: LimitStanding | null;
+  readonly recordsPerDay: (LimitStanding & { readonly used: number; readonly day: string }) | null;
+}
+
+export interface Usage {
+  readonly department: string;
+  readonly departmentCeiling: LimitStanding | null;
+  readonly contracts: readonly ContractUsage[];
+}
+
+export interface HubLimitsOptions {
+  readonly settings: LimitSettings;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The caller department's active grants (each carries its contract's quotas). */
+  readonly grantsFor: (principal: Principal, now: number) => Promise<readonly ActiveGrant[]>;
+  /** The schema operations are measured against (the public one). */
+  readonly schema: () => import('graphql').GraphQLSchema;
+  /** A store to use instead of the configured one (tests). */
+  readonly store?: LimitStore;
+}
+
+const rpmRule = (contractId: string, limit: number): RateRule => ({ name: 'contract-rpm', key: `contract:${contractId}:rpm`, limit, periodMs: MINUTE });
+const recordsRule = (contractId: string, limit: number): QuotaRule => ({ name: 'contract-records', key: `contract:${contractId}:records`, limit });
+
+
+function scopeOf(rule: { name: string; key: string }): string {
+  // The key without the name's prefix and suffix: a contract id, a department code, a source name.
+  const parts = rule.key.split(':');
+  return parts[1] ?? rule.key;
+}
+
+function refusal(decision: RateDecision, extra: Record<string, string | number> = {}): GraphQLError {
+  const retryAfterS = retryAfterSeconds(decision.retryAfterMs);
+  const rule = decision.rule;
+  const error = graphQLError('RATE_LIMITED', {
+    limit: rule.name,
+    scope: scopeOf(rule),
+    quota: `${rule.limit}/${Math.round(rule.periodMs / 1000)}s`,
+    retryAfterS,
+    ...extra,
+  });
+  return withHttp(error, 429, { 'retry-after': String(retryAfterS) });
+}
+
+function withHttp(error: GraphQLError, status: number, headers: Record<string, string>): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: { ...error.extensions, http: { status, headers: new Map(Object.entries(headers)) } },
+    originalError: error.originalError ?? undefined,
+  });
+}
+
+export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimits> {
+  const { settings, logger, clock } = options;
+  const store: LimitStore =
+    options.store ??
+    (settings.redisUrl
+      ? await openRedisLimitStore({
+          url: settings.redisUrl,
+          onError: throttledWarn(logger, 'limit store (Redis) unavailable; limits fail open or closed as configured'),
+        })
+      : createMemoryLimitStore());
+
+  const departmentRule = (code: string, limit: number): RateRule => ({ name: 'department', key: `department:${code}`, limit, periodMs: settings.departmentWindowS * 1000 });
+  const failOpen = (names: readonly LimitName[]): boolean => names.every((n) => settings.failOpen[n]);
+
+  /** Runs a store call; on failure either lets the request through (null) or refuses it with 503. */
+  async function guarded<T>(names: readonly LimitName[], call: () => Promise<T>): Promise<T | null> {
+    try {
+      return await call();
+    } catch (error) {
+      const reason = isTongxiangError(error) ? String(error.fields.reason ?? error.code) : 'limit store error';
+      if (failOpen(names)) return null;
+      throw withHttp(graphQLError('RATE_LIMIT_UNAVAILABLE', { reason, limit: names.join(',') }), 503, { 'retry-after': '1' });
+    }
+  }
+
+  const limitsFor = (department: string): OperationLimits => settings.operationByDepartment[department] ?? settings.operation;
+
+  /** The quotas of the caller's contracts, kept for the request between the pipeline's steps. */
+  const quotasByRequest = new WeakMap<object, ReadonlyMap<string, Quotas>>();
+
+  const setHeaders = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, items: readonly LimitHeaderItem[]): void => {
+    for (const [name, value] of Object.entries(rateLimitHeaders(items))) requestContext.response.http.headers.set(name, value);
+  };
+
+  const admission: Admission<LimitContext> = {
+    beforeDecisions(principal, requestContext) {
+      const limits = limitsFor(principal.department.code);
+      const tokens = countTokens(requestContext.source, limits.maxTokens);
+      const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
+      const measured = measureOperation(options.schema(), requestContext.document, operationName, requestContext.request.variables ?? {}, {
+        defaultListSize: limits.defaultListSize,
+        stopAfter: limits,
+      });
+      // Introspection alone (Sandbox, codegen) reads only the schema: no upstream, no rows. Its
+      // standard query is deep and wide, so only the token limit applies to it.
+      const verdict = isIntrospectionOnly(requestContext) ? checkOperation({ tokens, depth: 0, aliases: 0, rootFields: 0, cost: 0 }, limits) : checkOperation({ ...measured, tokens }, limits);
+      if (!verdict.ok) {
+        throw withHttp(graphQLError('OPERATION_TOO_COMPLEX', { measure: verdict.measure, actual: verdict.actual, max: verdict.max }), 400, {});
+      }
+    },
+
+    async afterDecisions(principal, contractIds, requestContext) {
+      const now = clock.now();
+      const quotas = new Map<string, Quotas>();
+      if (contractIds.length > 0) {
+        for (const g of await options.grantsFor(principal, now)) if (g.quotas && contractIds.includes(g.contractId)) quotas.set(g.contractId, g.quotas);
+      }
+      quotasByRequest.set(requestContext.contextValue as object, quotas);
+
+      const rules: RateRule[] = [];
+      const names: LimitName[] = [];
+      if (settings.departmentLimit !== null) {
+        rules.push(departmentRule(principal.department.code, settings.departmentLimit));
+        names.push('department');
+      }
+      const records: QuotaRule[] = [];
+      for (const [id, q] of quotas) {
+        if (q.requestsPerMinute !== null) rules.push(rpmRule(id, q.requestsPerMinute));
+        if (q.recordsPerDay !== null) records.push(recordsRule(id, q.recordsPerDay));
+      }
+      if (rules.some((r) => r.name === 'contract-rpm')) names.push('contract-rpm');
+      const items: LimitHeaderItem[] = [];
+      if (rules.length > 0) {
+        const decisions = await guarded(names, () => store.hit(rules, now));
+        if (decisions) {
+          items.push(...decisions.map(itemOfRate));
+          const refused = decisions.find((d) => !d.allowed);
+          if (refused) {
+            setHeaders(requestContext, items);
+            throw refusal(refused, refused.rule.name === 'contract-rpm' ? { contractId: scopeOf(refused.rule) } : {});
+          }
+        }
+      }
+      // A records quota already spent: refused before any upstream is asked (the request would
+      // return at least one row, which the quota cannot cover).
+      if (records.length > 0) {
+        const standing = await guarded(['contract-records'], () => Promise.all(records.map((r) => store.usage(r, now))));
+        for (const t of standing ?? []) {
+          items.push(itemOfQuota(t, now));
+          if (t.remaining <= 0) {
+            setHeaders(requestContext, items);
+            const retryMs = t.window.endMs - now;
+            throw withHttp(
+              graphQLError('RATE_LIMITED', {
+                limit: 'contract-records',
+                scope: scopeOf(t.rule),
+                quota: `${t.rule.limit}/day`,
+                retryAfterS: retryAfterSeconds(retryMs),
+                contractId: scopeOf(t.rule),
+              }),
+              429,
+              { 'retry-after': String(retryAfterSeconds(retryMs)) },
+            );
+          }
+        }
+      }
+      setHeaders(requestContext, items);
+    },
+
+    rowQuota(_principal, requestContext): RowQuota | null {
+      const quotas = quotasByRequest.get(requestContext.contextValue as object);
+      if (!quotas || ![...quotas.values()].some((q) => q.recordsPerDay !== null)) return null;
+      return {
+        limited: (contractId) => (quotas.get(contractId)?.recordsPerDay ?? null) !== null,
+        async take(contractId, wanted) {
+          const limit = quotas.get(contractId)?.recordsPerDay;
+          if (limit === null || limit === undefined) return wanted;
+          const taken = await guarded(['contract-records'], () => store.take(recordsRule(contractId, limit), wanted, clock.now()));
+          return taken === null ? wanted : taken.granted;
+        },
+        exhausted(contractId, cut) {
+          const limit = quotas.get(contractId)?.recordsPerDay ?? 0;
+          const now = clock.now();
+          const retryAfterS = retryAfterSeconds(quotaWindow(now).endMs - now);
+          return graphQLError('RATE_LIMITED', { limit: 'contract-records', scope: contractId, quota: `${limit}/day`, retryAfterS, contractId, cut });
+        },
+      };
+    },
+  };
+
+  const addressKey = (address: string) => createHash('sha256').update(address).digest('hex').slice(0, 24);
+
+  const hubLimits: HubLimits = {
+    store,
+    settings,
+    admission,
+    async anonymous(address) {
+      const rule: RateRule = { name: 'anonymous', key: `anonymous:${addressKey(address)}`, limit: settings.anonymousPerMinute, periodMs: MINUTE };
+      const decisions = await guarded(['anonymous'], () => store.hit([rule], clock.now()));
+      const decision = decisions?.[0];
+      if (decision && !decision.allowed) {
+        const error = refusal(decision, { scope: 'client address' });
+        const headers = rateLimitHeaders([itemOfRate(decision)]);
+        const http = error.extensions.http as { headers: Map<string, string> };
+        for (const [k, v] of Object.entries(headers)) http.headers.set(k, v);
+        throw error;
+      }
+    },
+    async sourceGuard(source) {
+      const perSecond = settings.sources[source] ?? settings.sourcePerSecond;
+      if (perSecond === null) return;
+      const rule: RateRule = { name: 'source', key: `source:${source}`, limit: perSecond, periodMs: 1000 };
+      const decisions = await guarded(['source'], () => store.hit([rule], clock.now()));
+      const decision = decisions?.[0];
+      if (decision && !decision.allowed) throw refusal(decision, { source });
+    },
+    async usage(principal, contracts) {
+      const now = clock.now();
+      const standing = (d: RateDecision): LimitStanding => ({ limit: d.rule.limit, remaining: Math.max(0, Math.floor(d.remaining)), resetSeconds: Math.ceil(d.resetMs / 1000) });
+      const dept = settings.departmentLimit === null ? null : (await store.peek([departmentRule(principal.department.code, settings.departmentLimit)], now))[0]!;
+      const rows = await Promise.all(
+        contracts.map(async (c): Promise<ContractUsage> => {
+          const rpm = c.quotas.requestsPerMinute === null ? null : (await store.peek([rpmRule(c.id, c.quotas.requestsPerMinute)], now))[0]!;
+          const day = c.quotas.recordsPerDay === null ? null : await store.usage(recordsRule(c.id, c.quotas.recordsPerDay), now);
+          return {
+            contractId: c.id,
+            consumer: c.consumer,
+            provider: c.provider,
+            requestsPerMinute: rpm ? standing(rpm) : null,
+            recordsPerDay: day
+              ? { limit: day.rule.limit, remaining: day.remaining, used: day.used, day: day.window.id, resetSeconds: Math.ceil((day.window.endMs - now) / 1000) }
+              : null,
+          };
+        }),
+      );
+      return { department: principal.department.code, departmentCeiling: dept ? standing(dept) : null, contracts: rows };
+    },
+    close: () => store.close(),
+  };
+  return Object.freeze(hubLimits);
+}
+
+/** Every root field of the operation is `__schema`, `__type` or `__typename` (fragments at root included). */
+function isIntrospectionOnly(requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>): boolean {
+  const operation = requestContext.operation;
+  if (!operation) return false;
+  const fragments = new Map(requestContext.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const seen = new Set<string>();
+  const only = (selections: readonly SelectionNode[]): boolean =>
+    selections.every((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value.startsWith('__');
+      if (s.kind === Kind.INLINE_FRAGMENT) return only(s.selectionSet.selections);
+      const f = fragments.get(s.name.value);
+      if (!f || seen.has(f.name.value)) return f !== undefined;
+      seen.add(f.name.value);
+      return only(f.selectionSet.selections);
+    });
+  return only(operation.selectionSet.selections);
+}
+
+/** A warning at most every 10 s: a Redis outage must not flood the log. */
+function throttledWarn(logger: Logger, message: string): (error: unknown) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    logger.warn(message, { error: isTongxiangError(error) ? error.code : error instanceof Error ? error.name : 'error' });
+  };
+}
