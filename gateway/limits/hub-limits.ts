@@ -134,6 +134,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
     (settings.redisUrl
       ? await openRedisLimitStore({
           url: settings.redisUrl,
+          keyPrefix: settings.redisKeyPrefix,
           onError: throttledWarn(logger, 'limit store (Redis) unavailable; limits fail open or closed as configured'),
         })
       : createMemoryLimitStore());

@@ -14,6 +14,8 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 export interface LimitSettings {
   /** Redis for limits shared by every replica (REDIS_URL); null: the in-process limiter. Holds a password: never log it. */
   readonly redisUrl: string | null;
+  /** Prefix of every key the limits keep in Redis (TONGXIANG_LIMIT_REDIS_PREFIX): several hubs, one Redis. */
+  readonly redisKeyPrefix: string;
   /** A consumer department's requests per window across all its contracts; null: no ceiling. */
   readonly departmentLimit: number | null;
   /** The department ceiling's window in seconds (default 60: requests per minute). */
@@ -92,6 +94,8 @@ export function readLimitSettings(
   const redisRaw = o.redisUrl ?? env.REDIS_URL ?? null;
   const redisUrl = redisRaw === null || redisRaw === '' ? null : String(redisRaw);
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  const redisKeyPrefix = String(o.redisKeyPrefix ?? env.TONGXIANG_LIMIT_REDIS_PREFIX ?? 'tongxiang:limit:');
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(redisKeyPrefix)) problems.push('TONGXIANG_LIMIT_REDIS_PREFIX must be 1–64 letters, digits, colons, dots, dashes or underscores');
 
   const departmentLimit = limitOrOff('TONGXIANG_LIMIT_DEPARTMENT', o.departmentLimit ?? env.TONGXIANG_LIMIT_DEPARTMENT ?? f.departmentLimit, 6000, problems);
   const departmentWindowS = limitOrOff('TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S', o.departmentWindowS ?? env.TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S ?? f.departmentWindowS, 60, problems) ?? 60;
@@ -137,6 +141,7 @@ export function readLimitSettings(
 
   return Object.freeze({
     redisUrl,
+    redisKeyPrefix,
     departmentLimit,
     departmentWindowS,
     anonymousPerMinute,

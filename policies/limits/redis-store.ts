@@ -11,8 +11,8 @@
  *
  * Failure: opening returns at once and connects in the background; the client reconnects with
  * backoff (at most 2 s apart) until `close()`. While disconnected every call fails fast (no
- * offline queue) and every command has a timeout; failures reject with RATE_LIMIT_UNAVAILABLE.
- * The URL (which may carry a password) never appears in an error.
+ * offline queue); every call has a timeout, after which the connection is replaced. Failures
+ * reject with RATE_LIMIT_UNAVAILABLE. The URL (which may carry a password) is never in an error.
  */
 import {
   ClientClosedError,
@@ -126,6 +126,9 @@ const scripts = {
   txQuotaTake: defineScript({ SCRIPT: TAKE_LUA, parseCommand: parseKeysAndArgs, transformReply: integers }),
 };
 
+/** A call Redis did not answer in time. */
+class NoAnswer extends Error {}
+
 function checkUrl(url: unknown): void {
   let protocol = '';
   try {
@@ -153,49 +156,72 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
   const commandTimeoutMs = positiveMs(options.commandTimeoutMs, 1_000, 'commandTimeoutMs');
   const onError = options.onError ?? (() => undefined);
 
-  const client = createClient({
-    url: options.url,
-    scripts,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: commandTimeoutMs },
-    socket: {
-      connectTimeout: connectTimeoutMs,
-      // Forever, until close(): the hub must come back without a restart. Jitter spreads replicas.
-      reconnectStrategy: (retries: number) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(retries, 6)) + Math.floor(Math.random() * 100),
-    },
-  });
   let closed = false;
   let lastCallOk = true;
-  // Without an 'error' listener node-redis would crash the process on the first refused connect.
-  client.on('error', (error: unknown) => {
-    if (!closed) onError(error);
-  });
-  client.on('ready', () => {
-    lastCallOk = true;
-  });
-  client.connect().catch((error: unknown) => {
-    // Only when closed while connecting (the strategy never gives up); nothing to do then.
-    if (!closed) onError(error);
-  });
+
+  const newClient = () => {
+    const fresh = createClient({
+      url: options.url,
+      scripts,
+      disableOfflineQueue: true,
+      commandOptions: { timeout: commandTimeoutMs }, // node-redis times out unwritten commands only
+      socket: {
+        connectTimeout: connectTimeoutMs,
+        // Forever, until close(): the hub must come back without a restart. Jitter spreads replicas.
+        reconnectStrategy: (retries: number) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(retries, 6)) + Math.floor(Math.random() * 100),
+      },
+    });
+    // Without an 'error' listener node-redis would crash the process on the first refused connect.
+    fresh.on('error', (error: unknown) => {
+      if (!closed && fresh === client) onError(error);
+    });
+    fresh.on('ready', () => {
+      if (closed || fresh !== client) fresh.destroy(); // a connect that finished after close or recycle
+      else lastCallOk = true;
+    });
+    fresh.connect().catch(() => undefined); // rejects only when destroyed while connecting
+    return fresh;
+  };
+  let client = newClient();
+
+  /**
+   * A written command has no timeout in node-redis, and a Redis that accepts but never answers
+   * (stopped, wedged, half a partition) keeps the socket open. So each call races a timer, and a
+   * timeout replaces the connection: the stale client is destroyed (its pending commands fail)
+   * and a new one reconnects in the background.
+   */
+  const recycle = (stale: typeof client): void => {
+    if (closed || stale !== client) return;
+    client = newClient();
+    stale.destroy();
+  };
 
   const reasonOf = (error: unknown): string => {
     if (closed || error instanceof ClientClosedError) return 'closed';
     if (error instanceof ClientOfflineError) return 'not connected to Redis';
-    if (error instanceof TimeoutError) return `no answer from Redis within ${commandTimeoutMs} ms`;
+    if (error instanceof NoAnswer || error instanceof TimeoutError) return `no answer from Redis within ${commandTimeoutMs} ms`;
     if (error instanceof ErrorReply) return `Redis refused the command: ${error.message.split('\n')[0]!.slice(0, 200)}`;
     return 'connection to Redis lost';
   };
 
   /** Runs one Redis call; any failure becomes RATE_LIMIT_UNAVAILABLE (never a guess). */
-  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+  const call = async <T>(run: (redis: typeof client) => Promise<T>): Promise<T> => {
     if (closed) throw new TongxiangError('RATE_LIMIT_UNAVAILABLE', { reason: 'closed' });
+    const used = client;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoAnswer()), commandTimeoutMs);
+    });
     try {
-      const result = await run();
+      const result = await Promise.race([run(used), deadline]);
       lastCallOk = true;
       return result;
     } catch (error) {
       lastCallOk = false;
+      if (error instanceof NoAnswer) recycle(used);
       throw new TongxiangError('RATE_LIMIT_UNAVAILABLE', { reason: reasonOf(error) }, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -212,7 +238,7 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
       if (rules.length === 0) return [];
       const args = [String(ms), String(cost), String(RATE_EXPIRY_MARGIN_MS)];
       for (const rule of rules) args.push(String(rule.limit), String(rule.periodMs), String(rule.burst ?? rule.limit));
-      const reply = await call(() => client.txLimitHit(rules.map(rateKey), args));
+      const reply = await call((redis) => redis.txLimitHit(rules.map(rateKey), args));
       return rules.map((rule, i) =>
         Object.freeze({
           rule,
@@ -228,7 +254,7 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
       validateRateRules(rules);
       const ms = wholeMs(now);
       if (rules.length === 0) return [];
-      const states = await call(() => client.mGet(rules.map(rateKey)));
+      const states = await call((redis) => redis.mGet(rules.map(rateKey)));
       return rules.map((rule, i) => {
         const { allowed, remaining, resetMs, retryAfterMs } = gcraPeek(decodeGcraState(states[i]), ms, rule);
         return Object.freeze({ rule, allowed, remaining, resetMs, retryAfterMs });
@@ -241,8 +267,8 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
       const ms = wholeMs(now);
       const window = quotaWindow(ms);
       const ttlMs = window.endMs - ms + QUOTA_EXPIRY_MARGIN_MS;
-      const [granted, used] = await call(() =>
-        client.txQuotaTake([quotaKey(rule, window.id)], [String(wanted), String(rule.limit), String(ttlMs)]),
+      const [granted, used] = await call((redis) =>
+        redis.txQuotaTake([quotaKey(rule, window.id)], [String(wanted), String(rule.limit), String(ttlMs)]),
       );
       return quotaTakeOf(rule, window, granted!, used!);
     },
@@ -250,7 +276,7 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
     async usage(rule: QuotaRule, now: number): Promise<QuotaTake> {
       validateQuotaRule(rule);
       const window = quotaWindow(wholeMs(now));
-      const used = await call(() => client.get(quotaKey(rule, window.id)));
+      const used = await call((redis) => redis.get(quotaKey(rule, window.id)));
       return quotaTakeOf(rule, window, 0, used === null ? 0 : Number(used));
     },
 
@@ -259,9 +285,12 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      // close() lets in-flight commands finish (each has a timeout); destroy() if never opened.
-      if (client.isOpen) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      const last = client;
+      if (!last.isOpen) return last.destroy();
+      // Let in-flight commands finish, but not for longer than one of them may take.
+      const force = setTimeout(() => last.destroy(), commandTimeoutMs);
+      await last.close().catch(() => last.destroy());
+      clearTimeout(force);
     },
   });
 }
