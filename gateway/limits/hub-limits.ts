@@ -135,6 +135,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       ? await openRedisLimitStore({
           url: settings.redisUrl,
           keyPrefix: settings.redisKeyPrefix,
+          commandTimeoutMs: settings.redisTimeoutMs,
           onError: throttledWarn(logger, 'limit store (Redis) unavailable; limits fail open or closed as configured'),
         })
       : createMemoryLimitStore());

@@ -16,6 +16,8 @@ export interface LimitSettings {
   readonly redisUrl: string | null;
   /** Prefix of every key the limits keep in Redis (TONGXIANG_LIMIT_REDIS_PREFIX): several hubs, one Redis. */
   readonly redisKeyPrefix: string;
+  /** How long a Redis call may take before the limit counts as unavailable (TONGXIANG_LIMIT_REDIS_TIMEOUT_MS). */
+  readonly redisTimeoutMs: number;
   /** A consumer department's requests per window across all its contracts; null: no ceiling. */
   readonly departmentLimit: number | null;
   /** The department ceiling's window in seconds (default 60: requests per minute). */
@@ -95,6 +97,7 @@ export function readLimitSettings(
   const redisUrl = redisRaw === null || redisRaw === '' ? null : String(redisRaw);
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
   const redisKeyPrefix = String(o.redisKeyPrefix ?? env.TONGXIANG_LIMIT_REDIS_PREFIX ?? 'tongxiang:limit:');
+  const redisTimeoutMs = limitOrOff('TONGXIANG_LIMIT_REDIS_TIMEOUT_MS', o.redisTimeoutMs ?? env.TONGXIANG_LIMIT_REDIS_TIMEOUT_MS, 1000, problems) ?? 1000;
   if (!/^[A-Za-z0-9:._-]{1,64}$/.test(redisKeyPrefix)) problems.push('TONGXIANG_LIMIT_REDIS_PREFIX must be 1–64 letters, digits, colons, dots, dashes or underscores');
 
   const departmentLimit = limitOrOff('TONGXIANG_LIMIT_DEPARTMENT', o.departmentLimit ?? env.TONGXIANG_LIMIT_DEPARTMENT ?? f.departmentLimit, 6000, problems);
@@ -142,6 +145,7 @@ export function readLimitSettings(
   return Object.freeze({
     redisUrl,
     redisKeyPrefix,
+    redisTimeoutMs,
     departmentLimit,
     departmentWindowS,
     anonymousPerMinute,

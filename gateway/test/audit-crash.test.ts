@@ -62,7 +62,9 @@ describe('audit durability', () => {
           try {
             const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': id }, body });
             await res.text();
-            if (res.status === 200) answered.push(id);
+            // Every response counts, refusals too: the demo contracts' requests per minute soon
+            // answer 429, and a 429 must have its record as much as a 200.
+            answered.push(id);
           } catch {
             return; // the hub is gone
           }

@@ -79,8 +79,15 @@ export async function postGraphQL<T>(
  * Gives the default test department (COUNTY_DEVELOPER's) an active contract, in clear and for all
  * rows, for every conditional field of each owner — requested and approved through the public
  * admin API — so tests about sources and links see data. Enforcement has its own tests.
+ * `quotas`, when given, go into every contract (e.g. the benchmark's huge quotas, so the contract
+ * quota paths run without ever refusing); without them the contracts have none.
  */
-export async function grantEverything(url: string, tokenFor: (r: Partial<TokenRequest>) => Promise<string>, developer: string): Promise<void> {
+export async function grantEverything(
+  url: string,
+  tokenFor: (r: Partial<TokenRequest>) => Promise<string>,
+  developer: string,
+  quotas?: { requestsPerMinute?: number | null; recordsPerDay?: number | null },
+): Promise<void> {
   const listing = await postGraphQL<{ catalogue: Array<{ coordinate: string; owners: string[]; sharing: string }> }>(
     url,
     '{ catalogue { coordinate owners sharing } }',
@@ -99,8 +106,8 @@ export async function grantEverything(url: string, tokenFor: (r: Partial<TokenRe
   for (const [owner, coordinates] of byOwner) {
     const requested = await postGraphQL<{ requestContract: { id: string } }>(
       url,
-      `mutation($provider: String!, $fields: [FieldGrantInput!]!, $until: String!) { requestContract(input: { provider: $provider, fields: $fields, purpose: "自动化测试 / test suite", legalBasis: "测试 / test", scope: { kind: ALL }, validUntil: $until }) { id } }`,
-      { provider: owner, fields: coordinates.map((coordinate) => ({ coordinate })), until },
+      `mutation($provider: String!, $fields: [FieldGrantInput!]!, $until: String!, $quotas: QuotasInput) { requestContract(input: { provider: $provider, fields: $fields, purpose: "自动化测试 / test suite", legalBasis: "测试 / test", scope: { kind: ALL }, validUntil: $until, quotas: $quotas }) { id } }`,
+      { provider: owner, fields: coordinates.map((coordinate) => ({ coordinate })), until, quotas },
       { token: developer },
     );
     if (!requested.body.data) throw new Error(`request ${owner}: ${JSON.stringify(requested.body.errors)}`);

@@ -36,7 +36,8 @@ async function startReplica(dataDir: string, instance: string): Promise<string> 
         dataDir,
         instance,
         variables: { ...upstreams.variables, TONGXIANG_DROP_DIR: upstreams.dropDir },
-        limits: { redisUrl: REDIS_URL, redisKeyPrefix: PREFIX, departmentLimit: 100, departmentWindowS: 3600 },
+        // A generous Redis timeout: three hubs on two cores lag, and a timed-out hit would fail open.
+        limits: { redisUrl: REDIS_URL, redisKeyPrefix: PREFIX, redisTimeoutMs: 10_000, departmentLimit: 100, departmentWindowS: 3600 },
       }),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },

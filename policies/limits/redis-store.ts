@@ -210,7 +210,10 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
     const used = client;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswer()), commandTimeoutMs);
+      // The timer fires in the event loop's timers phase; on a busy loop a reply may already sit
+      // in the socket, read only in the poll phase that follows. Look once more after that
+      // (setImmediate runs after poll): a late event loop is not a Redis that stopped answering.
+      timer = setTimeout(() => setImmediate(() => reject(new NoAnswer())), commandTimeoutMs);
     });
     try {
       const result = await Promise.race([run(used), deadline]);
