@@ -45,7 +45,12 @@ export interface RunRecord {
   readonly gatewayCpuMs: number;
   /** CPU of the upstreams process during the run, ms. */
   readonly upstreamCpuMs: number;
-  /** Busy CPU of the whole machine not accounted for by the bench's three processes, ms (null without /proc/stat). */
+  /** R: CPU of the Redis server during the run (INFO cpu, every client of that server), ms; null for other targets or unreadable. */
+  readonly redisCpuMs: number | null;
+  /**
+   * Busy CPU of the whole machine not accounted for by the bench's three processes (nor, for R, by
+   * a Redis server on this machine), ms (null without /proc/stat).
+   */
   readonly foreignCpuMs: number | null;
   readonly wallMs: number;
   /** Monotonic clock (process.hrtime, µs) at start and end: lines a run up with a --cpu-prof profile. */
@@ -72,6 +77,8 @@ export interface Summary {
   readonly p99Ms: number;
   readonly gatewayCpuMsPerReq: number;
   readonly upstreamCpuMsPerReq: number;
+  /** R: the Redis server's CPU per request; null for other targets. */
+  readonly redisCpuMsPerReq: number | null;
   readonly clientCpuMsPerReq: number;
   /** Cores busy in the gateway process during the run (1.0 = one core saturated). */
   readonly gatewayCores: number;
@@ -120,6 +127,7 @@ export function summarize(records: readonly RunRecord[], queryId: string, target
     p99Ms: per((r) => r.load.latencyMs.p99),
     gatewayCpuMsPerReq: per((r) => r.gatewayCpuMs / r.load.requests),
     upstreamCpuMsPerReq: per((r) => r.upstreamCpuMs / r.load.requests),
+    redisCpuMsPerReq: runs.length > 0 && runs.every((r) => r.redisCpuMs !== null && r.redisCpuMs !== undefined) ? per((r) => r.redisCpuMs! / r.load.requests) : null,
     clientCpuMsPerReq: per((r) => r.load.clientCpuMs / r.load.requests),
     gatewayCores: per((r) => r.gatewayCpuMs / r.wallMs),
     benchCores: per((r) => (r.gatewayCpuMs + r.upstreamCpuMs + r.load.clientCpuMs) / r.wallMs),
@@ -143,7 +151,15 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 export const OVERHEAD_TARGET = 0.9;
 const meets = (a: Summary, base: Summary) => base.rps.median > 0 && a.rps.median / base.rps.median >= OVERHEAD_TARGET;
 
-/** The order of the first three runs, e.g. "A D E B C, D E B C A, E B C A D, …". */
+/** The limits' targets (R/L, and A/L for the in-process limiter): throughput at least this... */
+export const LIMITS_TARGET = 0.95;
+/** ...and at most this much added to the median latency (p50), ms. */
+export const LIMITS_P50_TARGET_MS = 1;
+const meetsLimits = (x: Summary, base: Summary) => base.rps.median > 0 && x.rps.median / base.rps.median >= LIMITS_TARGET;
+const meetsLimitsP50 = (x: Summary, base: Summary) => x.p50Ms - base.p50Ms <= LIMITS_P50_TARGET_MS;
+const signedMs = (ms: number) => `${ms >= 0 ? '+' : '−'}${f2(Math.abs(ms))} ms`;
+
+/** The order of the first three runs, e.g. "A D E R L B C, D E R L B C A, E R L B C A D, …". */
 function rotationText(): string {
   return [0, 1, 2].map((k) => [...TARGET_IDS.slice(k), ...TARGET_IDS.slice(0, k)].join(' ')).join(', ') + ', …';
 }
@@ -179,11 +195,19 @@ export function consoleTable(report: BenchReport): string {
     const c = find(report, q.id, 'C');
     const d = find(report, q.id, 'D');
     const e = find(report, q.id, 'E');
+    const r = find(report, q.id, 'R');
+    const l = find(report, q.id, 'L');
     if (a && d) {
       rows.push([q.id, 'A/D', ratio(a.rps.median, d.rps.median), '', ratio(a.p50Ms, d.p50Ms), ratio(a.p99Ms, d.p99Ms), ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && e) {
       rows.push([q.id, 'A/E', ratio(a.rps.median, e.rps.median), '', ratio(a.p50Ms, e.p50Ms), ratio(a.p99Ms, e.p99Ms), ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq), '', '', '', '']);
+    }
+    if (r && l) {
+      rows.push([q.id, 'R/L', ratio(r.rps.median, l.rps.median), '', ratio(r.p50Ms, l.p50Ms), ratio(r.p99Ms, l.p99Ms), ratio(r.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
+    }
+    if (a && l) {
+      rows.push([q.id, 'A/L', ratio(a.rps.median, l.rps.median), '', ratio(a.p50Ms, l.p50Ms), ratio(a.p99Ms, l.p99Ms), ratio(a.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && b && c) {
       rows.push([q.id, 'A/B', ratio(a.rps.median, b.rps.median), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
@@ -195,7 +219,10 @@ export function consoleTable(report: BenchReport): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), '', ...consoleSummary(report)].join('\n');
 }
 
-/** One line per query with the two overhead ratios and their targets, then the audit writer and verifier. */
+/**
+ * Per query a line with the two overhead ratios and their targets, a line with the limits' costs
+ * (R/L, A/L) against theirs, then the audit writer and verifier.
+ */
 function consoleSummary(report: BenchReport): string[] {
   const out: string[] = [];
   const verdict = (a: Summary, base: Summary) => (meets(a, base) ? 'met' : 'NOT met');
@@ -204,12 +231,29 @@ function consoleSummary(report: BenchReport): string[] {
     const b = find(report, q.id, 'B');
     const d = find(report, q.id, 'D');
     const e = find(report, q.id, 'E');
-    if (!a) continue;
-    const parts: string[] = [];
-    if (d) parts.push(`policy tax A/D ${ratio(a.rps.median, d.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, d)}; A − D ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU/req)`);
-    if (e) parts.push(`strict audit A/E ${ratio(a.rps.median, e.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, e)}; A − E ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU/req for the audit record)`);
-    if (b) parts.push(`A/B ${ratio(a.rps.median, b.rps.median)}`);
-    out.push(`${q.id}: ${parts.join('; ')}`);
+    const r = find(report, q.id, 'R');
+    const l = find(report, q.id, 'L');
+    if (a) {
+      const parts: string[] = [];
+      if (d) parts.push(`policy tax A/D ${ratio(a.rps.median, d.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, d)}; A − D ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU/req)`);
+      if (e) parts.push(`strict audit A/E ${ratio(a.rps.median, e.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, e)}; A − E ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU/req for the audit record)`);
+      if (b) parts.push(`A/B ${ratio(a.rps.median, b.rps.median)}`);
+      out.push(`${q.id}: ${parts.join('; ')}`);
+    }
+    if (l) {
+      const limitsVerdict = (x: Summary) =>
+        `target ≥ ${f2(LIMITS_TARGET)}: ${meetsLimits(x, l) ? 'met' : 'NOT met'}; p50 ${signedMs(x.p50Ms - l.p50Ms)}, target ≤ ${f2(LIMITS_P50_TARGET_MS)} ms: ${meetsLimitsP50(x, l) ? 'met' : 'NOT met'}`;
+      const parts: string[] = [];
+      if (r) {
+        parts.push(
+          `Redis limits R/L ${ratio(r.rps.median, l.rps.median)} (${limitsVerdict(r)}; R − L ${signedUs(r.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} gateway CPU/req` +
+            (r.redisCpuMsPerReq === null ? '' : `, Redis server ${f3(r.redisCpuMsPerReq)} ms CPU/req`) +
+            ')',
+        );
+      }
+      if (a) parts.push(`in-process limits A/L ${ratio(a.rps.median, l.rps.median)} (${limitsVerdict(a)}; A − L ${signedUs(a.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU/req)`);
+      if (parts.length) out.push(`${q.id}: ${parts.join('; ')}`);
+    }
   }
   const v = report.auditVerifier;
   out.push('');
@@ -251,7 +295,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
     out.push(
       `Policy tax: **A/D throughput ${ratio(a.rps.median, d.rps.median)}** (target ≥ 0.90), p50 ${ratio(a.p50Ms, d.p50Ms)}, ` +
         `p99 ${ratio(a.p99Ms, d.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq)} ` +
-        `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification, field enforcement, and the decisions and subjects each audit record then carries — D's records have none).`,
+        `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification, field enforcement, and the decisions and subjects each audit record then carries — D's records have none; D has no limits either, A/L below).`,
     );
   }
   const e = find(report, q.id, 'E');
@@ -261,6 +305,28 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
       `Cost of strict audit: **A/E throughput ${ratio(a.rps.median, e.rps.median)}** (target ≥ 0.90, i.e. strict audit costs ≤ 10 %), ` +
         `p50 ${ratio(a.p50Ms, e.p50Ms)}, p99 ${ratio(a.p99Ms, e.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq)} ` +
         `(A − E: ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU per request for the audit record).`,
+    );
+  }
+  const r = find(report, q.id, 'R');
+  const l = find(report, q.id, 'L');
+  const p50Verdict = (x: Summary, base: Summary) => `target ≤ ${f2(LIMITS_P50_TARGET_MS)} ms: ${meetsLimitsP50(x, base) ? 'met' : '**not met**'}`;
+  const rpsVerdict = (x: Summary, base: Summary) => (meetsLimits(x, base) ? 'met' : '**not met**');
+  if (r && l) {
+    out.push('');
+    out.push(
+      `Cost of Redis-backed limits: **R/L throughput ${ratio(r.rps.median, l.rps.median)}** (target ≥ ${f2(LIMITS_TARGET)}, i.e. limits cost ≤ 5 %: ${rpsVerdict(r, l)}), ` +
+        `**R p50 − L p50 ${signedMs(r.p50Ms - l.p50Ms)}** (${p50Verdict(r, l)}), p50 ${ratio(r.p50Ms, l.p50Ms)}, p99 ${ratio(r.p99Ms, l.p99Ms)}, ` +
+        `gateway CPU/req ${ratio(r.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq)} (R − L: ${signedUs(r.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU per request in the gateway for ` +
+        `operation measures, the Lua calls to Redis and the RateLimit headers)` +
+        (r.redisCpuMsPerReq === null ? '.' : `; the Redis server besides: ${f3(r.redisCpuMsPerReq)} ms CPU per request (INFO cpu).`),
+    );
+  }
+  if (a && l) {
+    out.push('');
+    out.push(
+      `Cost of in-process limits: **A/L throughput ${ratio(a.rps.median, l.rps.median)}** (same target, ≥ ${f2(LIMITS_TARGET)}: ${rpsVerdict(a, l)}), ` +
+        `A p50 − L p50 ${signedMs(a.p50Ms - l.p50Ms)} (${p50Verdict(a, l)}), p50 ${ratio(a.p50Ms, l.p50Ms)}, p99 ${ratio(a.p99Ms, l.p99Ms)}, ` +
+        `gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq)} (A − L: ${signedUs(a.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU per request).`,
     );
   }
   if (a && b && c) {
@@ -349,7 +415,42 @@ function auditReading(report: BenchReport): string {
       ? 'every A/E ratio is within that band around 1.00, so the audit cost is not measurable at this noise level. '
       : `outside that band around 1.00: ${outside.join(', ')}. `) +
     `The latency ratios include each strict request's wait for its group's \`fdatasync\` (a wait on the disk more than CPU ` +
-    `in this process); D keeps the audit trail on, so A/D above is the policy tax alone.`
+    `in this process); D keeps the audit trail on, so A/D above is the policy tax without the audit (with the limits: D has none, A/L gives them alone).`
+  );
+}
+
+/** The R/L and A/L paragraph of the reading: what the limits cost, against the targets and the noise. */
+function limitsReading(report: BenchReport): string {
+  const rows = report.queries
+    .map((q) => ({ q, a: find(report, q.id, 'A'), r: find(report, q.id, 'R'), l: find(report, q.id, 'L') }))
+    .filter((x): x is { q: BenchQuery; a: Summary; r: Summary; l: Summary } => !!(x.a && x.r && x.l));
+  if (rows.length === 0) return '';
+  const list = (f: (x: (typeof rows)[number]) => string) => rows.map((x) => `${f(x)} (${x.q.id})`).join(', ');
+  const spread = (s: Summary) => (s.rps.median > 0 ? (s.rps.max - s.rps.min) / s.rps.median : 0);
+  const noise = Math.max(...rows.flatMap((x) => [spread(x.a), spread(x.r), spread(x.l)]));
+  const missed = rows.filter((x) => !meetsLimits(x.r, x.l) || !meetsLimitsP50(x.r, x.l)).map((x) => x.q.id);
+  const missedA = rows.filter((x) => !meetsLimits(x.a, x.l) || !meetsLimitsP50(x.a, x.l)).map((x) => x.q.id);
+  const outside = rows.filter((x) => Math.abs(x.r.rps.median / x.l.rps.median - 1) > noise).map((x) => x.q.id);
+  const redis = rows.every((x) => x.r.redisCpuMsPerReq !== null);
+  return (
+    `**R/L** is the cost of the limits kept in Redis, as replicas share them — the operation measured against the ` +
+    `operation limits, one Lua call charging the department ceiling and the contracts' requests per minute together, ` +
+    `a read of each contract's records for today, a take of the records per day for the rows returned, one call per ` +
+    `upstream call for the source ceiling, and the RateLimit headers — ` +
+    `over the same hub with the limits off, audit and policies on in both: throughput ${list((x) => ratio(x.r.rps.median, x.l.rps.median))}; ` +
+    `p50 R − L ${list((x) => signedMs(x.r.p50Ms - x.l.p50Ms))}; gateway CPU per request R − L ${list((x) => signedUs(x.r.gatewayCpuMsPerReq - x.l.gatewayCpuMsPerReq))}` +
+    (redis ? `; the Redis server's own CPU ${list((x) => `${f3(x.r.redisCpuMsPerReq!)} ms/req`)}` : '') +
+    '. ' +
+    (missed.length === 0
+      ? `The target (limits cost ≤ 5 % throughput, R/L ≥ ${f2(LIMITS_TARGET)}, and ≤ ${f2(LIMITS_P50_TARGET_MS)} ms at p50) is met for every query. `
+      : `The target (limits cost ≤ 5 % throughput, R/L ≥ ${f2(LIMITS_TARGET)}, and ≤ ${f2(LIMITS_P50_TARGET_MS)} ms at p50) is **not met** for ${missed.join(', ')}. `) +
+    `Runs of A, R and L spread by up to ${pct(noise)}; ` +
+    (outside.length === 0
+      ? 'every R/L ratio is within that band around 1.00, so the cost of the Redis-backed limits is not measurable at this noise level. '
+      : `outside that band around 1.00: ${outside.join(', ')}. `) +
+    `**A/L**, the in-process limiter the hub uses without \`REDIS_URL\`: ${list((x) => ratio(x.a.rps.median, x.l.rps.median))}, ` +
+    `p50 A − L ${list((x) => signedMs(x.a.p50Ms - x.l.p50Ms))}` +
+    (missedA.length === 0 ? ' (within the same targets for every query).' : ` (outside the same targets for ${missedA.join(', ')}).`)
   );
 }
 
@@ -435,28 +536,45 @@ export function markdown(report: BenchReport): string {
   lines.push('All on 127.0.0.1, all on the same demo upstreams, which run in a process of their own.');
   lines.push('');
   lines.push(
-    '- **A — Tongxiang**: `startHub(loadConfig(...))` exactly as shipped (Fastify, Apollo Server 5, Mesh, request id, error mapping, ' +
-      'token verification, field enforcement, and the audit trail in its default strict mode: each request\'s record durable before the response).',
+    '- **A — Tongxiang**: `startHub(loadConfig(...))` as shipped (Fastify, Apollo Server 5, Mesh, request id, error mapping, ' +
+      'token verification, field enforcement, the audit trail in its default strict mode: each request\'s record durable before the response, ' +
+      'and the rate limits in the in-process limiter). The limits run on every request but never refuse: the department ceiling and the ' +
+      'per-source ceiling at 1,000,000,000 (`limits: { departmentLimit, sourcePerSecond }`; the defaults, 6000/min and 1000/s, would refuse ' +
+      'benchmark traffic), and every contract with quotas of 1,000,000,000 requests per minute and records per day, so the contract paths run too.',
   );
   lines.push('- **B — bare Apollo on the Mesh schema**: the same `loadMesh(config)`, `new ApolloServer({ schema: mesh.schema })` on `startStandaloneServer`, Mesh\'s context factory, nothing else.');
   lines.push('- **C — raw HTTP ceiling**: `node:http` answering the exact bytes A answers for that query, without any GraphQL.');
   lines.push(
     '- **D — Tongxiang with identity and enforcement off**: the same `startHub` with `benchmarkWithoutPolicies` (no token ' +
       'verification, no field decisions; a switch reachable only from code). D still writes the strict audit trail, so ' +
-      '**A/D is the policy tax** alone (target ≥ 0.90). A (and E) hold contracts for every conditional field, so A, B, D and E answer the same bytes.',
+      '**A/D is the policy tax** (target ≥ 0.90). A, E, R and L hold contracts for every conditional field, so A, B, D, E, R and L answer the same bytes. ' +
+      'D has no limits either (they apply to callers, and D has none), so A − D includes the in-process limiter, which A/L gives alone.',
   );
   lines.push(
     '- **E — Tongxiang with the audit trail off**: the same `startHub` with `benchmarkWithoutAudit` (no access records, no ' +
       'chain, no fsync, no checkpoints; a switch reachable only from code), identity and enforcement on, with its own token and ' +
       'the same contracts as A, answering the same bytes. **A/E is the cost of strict audit** (target: strict audit costs ≤ 10 %, ' +
-      'i.e. A/E throughput ≥ 0.90).',
+      'i.e. A/E throughput ≥ 0.90). Limits as in A.',
+  );
+  lines.push(
+    '- **R — Tongxiang with Redis-backed limits**: the same `startHub` as A (identity, enforcement, strict audit, the same ' +
+      'limits and quotas) with the limits in Redis, as replicas share them (`limits.redisUrl`: `TONGXIANG_BENCH_REDIS_URL`, default ' +
+      '`redis://127.0.0.1:6379`; a key prefix of its own, whose keys are deleted when the bench ends), with its own token and contracts. ' +
+      'The Redis server\'s CPU is read with `INFO cpu` around each run (the whole server: every client of it counts).',
+  );
+  lines.push(
+    '- **L — Tongxiang with the limits off**: the same `startHub` with `benchmarkWithoutLimits` (no rate limits, quotas or ' +
+      'operation limits, no RateLimit headers; a switch reachable only from code), identity, enforcement and the strict audit trail on, ' +
+      'with its own token and the same contracts. **R/L is the cost of Redis-backed limits** (target: limits cost ≤ 5 % throughput, ' +
+      `i.e. R/L ≥ ${f2(LIMITS_TARGET)}, and add ≤ ${f2(LIMITS_P50_TARGET_MS)} ms at p50, R p50 − L p50); **A/L** the cost of the in-process limiter.`,
   );
   lines.push('');
   lines.push(
     'CPU columns: *gateway* is the bench process, where every target runs, one at a time (it includes the file-drop store, ' +
-      'PGlite, which is embedded in the gateway, and for A and D the audit writer, whose `fdatasync` calls run on libuv\'s ' +
+      'PGlite, which is embedded in the gateway, and for A, D, R and L the audit writer, whose `fdatasync` calls run on libuv\'s ' +
       'thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
-      'Each is that process\'s CPU time during the run divided by the requests completed.',
+      'Each is that process\'s CPU time during the run divided by the requests completed. R\'s Redis server is in none of them ' +
+      '(its CPU per request is given with R/L below; on this machine it is not counted as "other processes" either).',
   );
   for (const q of report.queries) {
     lines.push('');
@@ -481,13 +599,19 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     lines.push(audit);
   }
+  const limits = limitsReading(report);
+  if (limits) {
+    lines.push('');
+    lines.push(limits);
+  }
   lines.push('');
   lines.push('## How to reproduce');
   lines.push('');
   lines.push('```sh');
   lines.push('npm ci');
-  lines.push('npm run bench                 # full run (~5 minutes); rewrites this file and bench/results/latest.json');
-  lines.push('npm run bench -- --quick      # ~2 minutes, prints the table, leaves this file alone (add --docs to write it)');
+  lines.push('npm run bench                 # full run (~8 minutes); rewrites this file and bench/results/latest.json');
+  lines.push('npm run bench -- --quick      # ~3 minutes, prints the table, leaves this file alone (add --docs to write it)');
+  lines.push('# R needs Redis: TONGXIANG_BENCH_REDIS_URL (default redis://127.0.0.1:6379); it deletes its own keys afterwards');
   lines.push('npm run bench -- --duration 10 --runs 5 --connections 32 --warmup 3');
   lines.push('```');
   lines.push('');

@@ -3,7 +3,9 @@
  *                  [--max-foreign CORES] [--retries N] [--docs | --no-docs]
  *
  * Measures, in one run, Tongxiang (A) against the same hub with identity and enforcement off (D),
- * the same hub with the audit trail off (E), bare Apollo on the same Mesh schema (B) and a raw
+ * the same hub with the audit trail off (E), the same hub with its limits in Redis (R;
+ * TONGXIANG_BENCH_REDIS_URL, default redis://127.0.0.1:6379, its keys deleted afterwards) and with
+ * its limits off (L), bare Apollo on the same Mesh schema (B) and a raw
  * node:http server answering the same bytes (C), on three queries, with the demo upstreams in a
  * child process and the load generator in another; then times the audit writer and verifier on a
  * chain of N access records (50,000; 10,000 with --quick), SHA-256 and SM3. Prints a table, writes
@@ -29,7 +31,9 @@ import {
   startRawHttp,
   startTongxiang,
   startTongxiangWithoutAudit,
+  startTongxiangWithoutLimits,
   startTongxiangWithoutPolicies,
+  startTongxiangWithRedisLimits,
   type Target,
   type TargetId,
 } from './targets.ts';
@@ -312,7 +316,8 @@ async function main(): Promise<number> {
   const targets0 = TARGET_IDS.length;
   // The audit writer and verifier: a few seconds per 10,000 records and algorithm on a slow box.
   const auditS = (settings.auditRecords / 10_000) * 2 * 4;
-  const estimateS = queries0 * targets0 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 20 + auditS;
+  // Start-up: the upstreams and six servers, five of them hubs with their contracts.
+  const estimateS = queries0 * targets0 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 30 + auditS;
   const worstS = estimateS + queries0 * targets0 * settings.runs * settings.retries * (settings.durationS + 2) + 2 * auditS;
   // Hard bound on the whole run: the worst case (every run repeated) plus start-up slack.
   const limitS = Math.round(worstS * 1.5 + 120);
@@ -358,15 +363,31 @@ async function main(): Promise<number> {
     cleanups.push(() => d.close());
     const e = await startTongxiangWithoutAudit(variables);
     cleanups.push(() => e.close());
+    let redisLimits: Target;
+    try {
+      redisLimits = await startTongxiangWithRedisLimits(variables);
+    } catch (error) {
+      throw new BenchFailure((error as Error).message);
+    }
+    cleanups.push(() => redisLimits.close());
+    const noLimits = await startTongxiangWithoutLimits(variables);
+    cleanups.push(() => noLimits.close());
 
     const queries = benchQueries(examples);
     const expected = new Map<string, string>();
+    const governed: Array<[Target, string]> = [
+      [e, 'the hub without the audit trail'],
+      [redisLimits, 'the hub with its limits in Redis'],
+      [noLimits, 'the hub without limits'],
+    ];
     for (const q of queries) {
       expected.set(q.id, await expectedAnswer(q, a, b));
       if ((await fetchBody(d.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: the hub without policies answers other bytes`);
-      const fromE = await fetchBody(e.urlFor(q.id), requestBody(q), headersOf(e));
-      if (fromE !== expected.get(q.id)) {
-        throw new BenchFailure(`${q.id}: the hub without the audit trail answers other bytes:\nA: ${expected.get(q.id)!.slice(0, 400)}\nE: ${fromE.slice(0, 400)}`);
+      for (const [target, what] of governed) {
+        const body = await fetchBody(target.urlFor(q.id), requestBody(q), headersOf(target));
+        if (body !== expected.get(q.id)) {
+          throw new BenchFailure(`${q.id}: ${what} answers other bytes:\nA: ${expected.get(q.id)!.slice(0, 400)}\n${target.id}: ${body.slice(0, 400)}`);
+        }
       }
     }
     const c = await startRawHttp(expected);
@@ -374,8 +395,8 @@ async function main(): Promise<number> {
     for (const q of queries) {
       if ((await fetchBody(c.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: raw HTTP server answers other bytes`);
     }
-    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d, E: e };
-    log('bench: targets up, answers checked (A = B = D = E = C byte for byte, no errors)');
+    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d, E: e, L: noLimits, R: redisLimits };
+    log('bench: targets up, answers checked (A = B = D = E = R = L = C byte for byte, no errors)');
 
     const records: RunRecord[] = [];
     const discarded: RunRecord[] = [];
@@ -392,18 +413,24 @@ async function main(): Promise<number> {
         connections: settings.connections,
         durationS,
       };
+      const redis = targets[id].redis;
       const up0 = await upstreams.cpuMs();
       const busy0 = await machineBusyMs();
+      const redis0 = redis ? await redis.cpuMs() : null;
       const cpu0 = process.cpuUsage();
       const mono0 = process.hrtime.bigint();
       const load = await worker.run(job);
       const mono1 = process.hrtime.bigint();
       const wallMs = Number(mono1 - mono0) / 1e6;
       const cpu = process.cpuUsage(cpu0);
+      const redis1 = redis ? await redis.cpuMs() : null;
       const busy1 = await machineBusyMs();
       const up1 = await upstreams.cpuMs();
       const gatewayCpuMs = (cpu.user + cpu.system) / 1000;
       const upstreamCpuMs = up1 - up0;
+      // R: the Redis server's CPU during the run (all its clients); on this machine it is not "other processes".
+      const redisCpuMs = redis0 === null || redis1 === null ? null : redis1 - redis0;
+      const localRedisMs = redis?.local && redisCpuMs !== null ? redisCpuMs : 0;
       const record: RunRecord = {
         queryId: q.id,
         target: id,
@@ -411,7 +438,8 @@ async function main(): Promise<number> {
         load,
         gatewayCpuMs,
         upstreamCpuMs,
-        foreignCpuMs: busy0 === null || busy1 === null ? null : busy1 - busy0 - gatewayCpuMs - upstreamCpuMs - load.clientCpuMs,
+        redisCpuMs,
+        foreignCpuMs: busy0 === null || busy1 === null ? null : busy1 - busy0 - gatewayCpuMs - upstreamCpuMs - load.clientCpuMs - localRedisMs,
         wallMs,
         monoStartUs: Number(mono0 / 1000n),
         monoEndUs: Number(mono1 / 1000n),
@@ -450,6 +478,7 @@ async function main(): Promise<number> {
           log(
             `  ${q.id} ${id} run ${run}/${settings.runs}  ${Math.round(r.load.rps)} req/s  p50 ${r.load.latencyMs.p50.toFixed(2)} ms  ` +
               `p99 ${r.load.latencyMs.p99.toFixed(2)} ms  gw ${(r.gatewayCpuMs / r.load.requests).toFixed(3)} ms/req` +
+              (r.redisCpuMs === null ? '' : `  redis ${(r.redisCpuMs / r.load.requests).toFixed(3)} ms/req`) +
               (r.foreignCpuMs === null ? '' : `  foreign ${foreignCores(r).toFixed(2)} cores`) +
               (r.disturbed ? '  (DISTURBED, kept)' : ''),
           );

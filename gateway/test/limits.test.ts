@@ -109,7 +109,7 @@ describe('records per day', () => {
 });
 
 describe('operation limits', () => {
-  const soapCalls = () => t.soapProxy.seen.length;
+  const upstreamCalls = () => t.soapProxy.seen.length + t.restProxy.seen.length;
 
   it.each([
     ['aliases', `{ getEnterprise(creditCode: "91341504MA2N00000X") { ${Array.from({ length: 40 }, (_, i) => `a${i}: name`).join(' ')} } }`],
@@ -117,15 +117,17 @@ describe('operation limits', () => {
       'aliases',
       `query { getEnterprise(creditCode: "91341504MA2N00000X") { ...F ...F ...F ...F } } fragment F on Enterprise { ${Array.from({ length: 10 }, (_, i) => `n${i}: name`).join(' ')} }`,
     ],
+    // The graph links persons and enterprises both ways: nesting is unbounded but for the limit.
+    ['depth', `{ person(idNumber: "341504198712193778") { ${'enterprisesAsLegalRepresentative { legalRepresentative { '.repeat(6)}name${' } }'.repeat(6)} } }`],
     ['cost', `{ ${Array.from({ length: 8 }, (_, i) => `h${i}: allowanceHouseholds(regionCode: "341504", first: 10000) { items { headName members } }`).join(' ')} }`],
     ['rootFields', `{ ${Array.from({ length: 12 }, (_, i) => `r${i}: allowanceHouseholds(regionCode: "341504", first: 1) { total }`).join(' ')} }`],
   ])('refuses an operation over the %s limit with 400 OPERATION_TOO_COMPLEX before any upstream call', async (measure, query) => {
-    const before = soapCalls();
+    const before = upstreamCalls();
     const r = await t.query(query);
     expect(r.body.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', measure });
     expect(r.status).toBe(400);
     expect(r.body.data ?? null).toBeNull();
-    expect(soapCalls()).toBe(before);
+    expect(upstreamCalls()).toBe(before);
   });
 
   it('applies a department\'s own limits (depth 2 for one county)', async () => {
