@@ -4,10 +4,10 @@
  * fresh log (a new file, or a new schema) so tests never see each other's entries.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTongxiangError } from '../../core/index.ts';
 import type { AuditLogStore, LogEntry } from '../types.ts';
 import { openAuditWriter } from '../writer.ts';
 import { chainedEntries, checkChain, newRecord, readAll, testSigner } from './store-fixtures.ts';
+import { codeOf } from '../../core/testing.ts';
 
 export interface AuditStoreHarness {
   /** Opens the store over this harness's log (again, after a close: the same log). */
@@ -16,15 +16,6 @@ export interface AuditStoreHarness {
   dispose(): Promise<void>;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isTongxiangError(error)) return error.code;
-    throw error;
-  }
-}
 
 export function defineAuditStoreSuite(name: string, makeHarness: () => Promise<AuditStoreHarness>): void {
   describe(`audit log store on ${name}`, () => {

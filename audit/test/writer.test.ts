@@ -7,12 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTongxiangError } from '../../core/index.ts';
 import { entryText } from '../entry-text.ts';
 import { openFileAuditStore, type FileAuditStore } from '../file-store.ts';
 import type { AuditLogStore, LogEntry } from '../types.ts';
 import { openAuditWriter, type AuditWriter, type AuditWriterOptions } from '../writer.ts';
 import { checkChain, hashOf, manualClock, newRecord, readAll, T0, testSigner, type TestSigner } from './store-fixtures.ts';
+import { codeOf } from '../../core/testing.ts';
 
 interface Harness {
   store: FileAuditStore;
@@ -23,15 +23,6 @@ interface Harness {
   gate: Promise<void> | null;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isTongxiangError(error)) return error.code;
-    throw error;
-  }
-}
 
 /** Polls (every few ms, bounded) until `check` holds: no fixed sleeps. */
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

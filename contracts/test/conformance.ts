@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTongxiangError, type Principal } from '../../core/index.ts';
+import type { Principal } from '../../core/index.ts';
 import type { SqlSession } from '../db.ts';
 import { createDraft, renewDraft, transition } from '../lifecycle.ts';
 import type { Contract } from '../model.ts';
@@ -15,6 +15,7 @@ import { createContractService, type ContractService } from '../service.ts';
 import type { ContractStore } from '../store.ts';
 import { validateContractRequest } from '../validate.ts';
 import { DAY, demoCatalogue, insuranceRequest, LIXIN_MZJ, manualClock, person, RSJ, SCJGJ, T0, YEJI_MZJ } from './fixtures.ts';
+import { codeOf } from '../../core/testing.ts';
 
 export interface StoreHarness {
   /** Opens the store over the harness's database (again, after `raw`). */
@@ -25,15 +26,6 @@ export interface StoreHarness {
   dispose(): Promise<void>;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isTongxiangError(error)) return error.code;
-    throw error;
-  }
-}
 
 async function sqlError(promise: Promise<unknown>): Promise<{ code?: string; message: string } | null> {
   try {

@@ -201,6 +201,10 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       }
       if (rules.some((r) => r.name === 'contract-rpm')) names.push('contract-rpm');
       const items: LimitHeaderItem[] = [];
+      // The records quotas are read while the rates are decided: one round trip to Redis, not two
+      // (node-redis writes commands of the same tick together).
+      const standingRead = records.length > 0 ? guarded(['contract-records'], () => Promise.all(records.map((r) => store.usage(r, now)))) : Promise.resolve(null);
+      standingRead.catch(() => undefined); // awaited below, unless a rate refuses first
       if (rules.length > 0) {
         const decisions = await guarded(names, () => store.hit(rules, now));
         if (decisions) {
@@ -215,7 +219,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       // A records quota already spent: refused before any upstream is asked (the request would
       // return at least one row, which the quota cannot cover).
       if (records.length > 0) {
-        const standing = await guarded(['contract-records'], () => Promise.all(records.map((r) => store.usage(r, now))));
+        const standing = await standingRead;
         for (const t of standing ?? []) {
           items.push(itemOfQuota(t, now));
           if (t.remaining <= 0) {

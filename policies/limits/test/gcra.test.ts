@@ -4,7 +4,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isTongxiangError } from '../../../core/index.ts';
 import {
   checkCost,
   decodeGcraState,
@@ -18,6 +17,7 @@ import {
 } from '../gcra.ts';
 import { quotaGrant, quotaWindow, validateQuotaRule } from '../quota-window.ts';
 import type { RateRule } from '../types.ts';
+import { codeOfCall } from '../../../core/testing.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 2, 0, 0); // 10:00 in Beijing, a realistic magnitude for floats
 const tenPerSecond: RateRule = { name: 'contract-rpm', key: 'contract:GX-2026-000001:rps', limit: 10, periodMs: 1000 };
@@ -33,15 +33,6 @@ function hits(state: GcraState | null, now: number, rule: RateRule, times: numbe
   return { outcomes, state };
 }
 
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-    return 'returned';
-  } catch (error) {
-    if (isTongxiangError(error)) return error.code;
-    throw error;
-  }
-}
 
 describe('GCRA: a full bucket', () => {
   it('admits exactly `burst` units at once, counting remaining down to 0, then refuses for one interval', () => {
@@ -136,7 +127,7 @@ describe('GCRA: cost', () => {
 
   it('refuses a cost that is not a whole number ≥ 1 with BAD_USER_INPUT', () => {
     for (const cost of [0, -1, 1.5, Number.NaN]) {
-      expect(codeOf(() => checkCost(cost))).toBe('BAD_USER_INPUT');
+      expect(codeOfCall(() => checkCost(cost))).toBe('BAD_USER_INPUT');
     }
   });
 });
@@ -175,8 +166,8 @@ describe('GCRA: state', () => {
 
 describe('rule validation', () => {
   it('accepts a sound rate rule', () => {
-    expect(codeOf(() => validateRateRule(tenPerSecond))).toBe('returned');
-    expect(codeOf(() => validateRateRule({ ...tenPerSecond, burst: 1 }))).toBe('returned');
+    expect(codeOfCall(() => validateRateRule(tenPerSecond))).toBe('returned');
+    expect(codeOfCall(() => validateRateRule({ ...tenPerSecond, burst: 1 }))).toBe('returned');
   });
 
   it.each([
@@ -191,19 +182,19 @@ describe('rule validation', () => {
     ['an empty name', { name: '' }],
     ['period × burst beyond 2^53', { periodMs: 2 ** 40, burst: 2 ** 14 }],
   ])('refuses a rate rule with %s (CONFIG_INVALID)', (_title, change) => {
-    expect(codeOf(() => validateRateRule({ ...tenPerSecond, ...change } as RateRule))).toBe('CONFIG_INVALID');
+    expect(codeOfCall(() => validateRateRule({ ...tenPerSecond, ...change } as RateRule))).toBe('CONFIG_INVALID');
   });
 
   it('refuses one request naming the same bucket twice (CONFIG_INVALID)', () => {
-    expect(codeOf(() => validateRateRules([tenPerSecond, { ...tenPerSecond, name: 'other' }]))).toBe('CONFIG_INVALID');
+    expect(codeOfCall(() => validateRateRules([tenPerSecond, { ...tenPerSecond, name: 'other' }]))).toBe('CONFIG_INVALID');
   });
 
   it('accepts quota limits ≥ 0 and refuses negative or fractional ones (CONFIG_INVALID)', () => {
     const quota = { name: 'contract-records', key: 'contract:GX-2026-000001:records', limit: 0 };
-    expect(codeOf(() => validateQuotaRule(quota))).toBe('returned');
-    expect(codeOf(() => validateQuotaRule({ ...quota, limit: -1 }))).toBe('CONFIG_INVALID');
-    expect(codeOf(() => validateQuotaRule({ ...quota, limit: 2.5 }))).toBe('CONFIG_INVALID');
-    expect(codeOf(() => validateQuotaRule({ ...quota, key: '' }))).toBe('CONFIG_INVALID');
+    expect(codeOfCall(() => validateQuotaRule(quota))).toBe('returned');
+    expect(codeOfCall(() => validateQuotaRule({ ...quota, limit: -1 }))).toBe('CONFIG_INVALID');
+    expect(codeOfCall(() => validateQuotaRule({ ...quota, limit: 2.5 }))).toBe('CONFIG_INVALID');
+    expect(codeOfCall(() => validateQuotaRule({ ...quota, key: '' }))).toBe('CONFIG_INVALID');
   });
 });
 

@@ -17,7 +17,8 @@ import { createMemoryLimitStore } from '../memory-store.ts';
 import { quotaWindow } from '../quota-window.ts';
 import { openRedisLimitStore, type RedisLimitStoreOptions } from '../redis-store.ts';
 import type { LimitStore, QuotaRule } from '../types.ts';
-import { codeOf, defineLimitStoreSuite, rateRule, T0 } from './store-suite.ts';
+import { codeOf } from '../../../core/testing.ts';
+import { defineLimitStoreSuite, rateRule, T0 } from './store-suite.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const RUN_PREFIX = `tongxiang-test:limit:${process.pid}-${Date.now()}:`;

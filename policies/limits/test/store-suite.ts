@@ -4,23 +4,14 @@
  * tests move; each test opens a fresh store (the Redis harness gives each its own key prefix).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTongxiangError } from '../../../core/index.ts';
 import { quotaWindow } from '../quota-window.ts';
 import type { LimitStore, QuotaRule, RateDecision, RateRule } from '../types.ts';
+import { codeOf } from '../../../core/testing.ts';
 
 const HOUR = 3_600_000;
 /** 10:00 on 23 November 2026 in Beijing. */
 export const T0 = Date.UTC(2026, 10, 23, 2, 0, 0);
 
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isTongxiangError(error)) return error.code;
-    throw error;
-  }
-}
 
 export function rateRule(key: string, limit: number, periodMs: number, burst?: number): RateRule {
   return { name: 'contract-rpm', key, limit, periodMs, burst };
