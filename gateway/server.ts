@@ -12,7 +12,7 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { GraphQLError } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { graphQLError, isTongxiangError, systemClock, type Principal } from '../core/index.ts';
 import { probeSources, settleFileDropStores, SOURCE_CALLS, SOURCE_GUARD, toPublicError, type SourceGuard, type SourceStatus } from '../mesh/index.ts';
 import { auditApolloPlugin, bindContext, installAuditHooks, requestAudit } from './audit/http.ts';
@@ -167,15 +167,14 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       audit = await startHubAudit(effective, logger, { catalogueDigest: await catalogueDigest(join(effective.meshDir, 'policies', 'catalogue')) });
     }
     const hubAudit = audit;
-    // The limits measure operations against the public schema and read quotas from the contracts:
-    // both exist once governance has started, which itself runs the limits in its pipeline.
-    const late: { governance?: Governance<HubContext>; schema?: import('graphql').GraphQLSchema } = {};
+    // The limits measure operations against the public schema, which exists once governance has
+    // started — and governance itself runs the limits in its pipeline.
+    const late: { schema?: GraphQLSchema } = {};
     if (!unguarded && !options.benchmarkWithoutLimits) {
       limits = await startHubLimits({
         settings: effective.limits,
         logger,
         clock: systemClock,
-        grantsFor: (principal, now) => late.governance!.contracts.grants(principal.department.code, now),
         schema: () => late.schema!,
       });
     }
@@ -200,7 +199,6 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     const examples = exampleQueries(demo?.examples ?? { applicant: '341504198001010011', enterprise: '91341504MA2N00000X' });
 
     app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
-    late.governance = governance;
     const withAudit = hubAudit ? extendWithAudit(governance.schema, { audit: hubAudit, catalogue: governance.catalogue }) : governance.schema;
     const schema = hubLimits ? extendWithLimits(withAudit, { limits: hubLimits, contracts: governance.contracts }) : withAudit;
     late.schema = schema;

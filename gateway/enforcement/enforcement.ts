@@ -10,7 +10,7 @@
  */
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { ActiveGrant } from '../../contracts/index.ts';
+import type { ActiveGrant, Quotas } from '../../contracts/index.ts';
 import { graphQLError, TongxiangError, type Clock, type Principal } from '../../core/index.ts';
 import {
   catalogueInvalid,
@@ -70,9 +70,30 @@ export interface EnforcementOptions {
  */
 export interface Admission<Ctx extends BaseContext> {
   beforeDecisions?(principal: Principal, requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): Promise<void> | void;
-  afterDecisions?(principal: Principal, contractIds: readonly string[], requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): Promise<void> | void;
+  /** `quotas`: the quotas of every contract among the caller's grants (the same grants the decisions read). */
+  afterDecisions?(
+    principal: Principal,
+    contractIds: readonly string[],
+    quotas: ReadonlyMap<string, Quotas>,
+    requestContext: GraphQLRequestContextDidResolveOperation<Ctx>,
+  ): Promise<void> | void;
   /** Records-per-day quotas of the caller's contracts (null: none applies). */
-  rowQuota?(principal: Principal, requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): RowQuota | null;
+  rowQuota?(principal: Principal, quotas: ReadonlyMap<string, Quotas>): RowQuota | null;
+}
+
+const NO_QUOTAS: ReadonlyMap<string, Quotas> = new Map();
+/** Quotas by contract, kept with the grant list they come from (contracts/ hands out the same list object between window edges). */
+const quotasByGrants = new WeakMap<readonly object[], ReadonlyMap<string, Quotas>>();
+
+function quotasOf(grants: readonly (ActiveGrant | DecisionGrant)[]): ReadonlyMap<string, Quotas> {
+  if (grants.length === 0) return NO_QUOTAS;
+  let known = quotasByGrants.get(grants);
+  if (!known) {
+    const map = new Map<string, Quotas>();
+    for (const g of grants) if (g.quotas) map.set(g.contractId, g.quotas);
+    quotasByGrants.set(grants, (known = map));
+  }
+  return known;
 }
 
 export interface Enforcement<Ctx extends EnforcementContext> {
@@ -267,8 +288,9 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             });
           }
           if (admission) {
-            await admission.afterDecisions?.(principal, [...state.contractIds].sort(), requestContext);
-            state.rowQuota = admission.rowQuota?.(principal, requestContext) ?? null;
+            const quotas = quotasOf(grants);
+            await admission.afterDecisions?.(principal, [...state.contractIds].sort(), quotas, requestContext);
+            state.rowQuota = admission.rowQuota?.(principal, quotas) ?? null;
           }
         },
         async willSendResponse({ contextValue, response }) {

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { GraphQLError, Kind, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
-import type { ActiveGrant, Quotas } from '../../contracts/index.ts';
+import type { Quotas } from '../../contracts/index.ts';
 import { graphQLError, isTongxiangError, type Clock, type Principal } from '../../core/index.ts';
 import {
   checkOperation,
@@ -89,8 +89,6 @@ export interface HubLimitsOptions {
   readonly settings: LimitSettings;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** The caller department's active grants (each carries its contract's quotas). */
-  readonly grantsFor: (principal: Principal, now: number) => Promise<readonly ActiveGrant[]>;
   /** The schema operations are measured against (the public one). */
   readonly schema: () => import('graphql').GraphQLSchema;
   /** A store to use instead of the configured one (tests). */
@@ -118,6 +116,12 @@ function refusal(decision: RateDecision, extra: Record<string, string | number> 
     ...extra,
   });
   return withHttp(error, 429, { 'retry-after': String(retryAfterS) });
+}
+
+/** A contract's records for today are used up: RATE_LIMITED until the next day (CST) begins. */
+function recordsExhausted(contractId: string, limit: number, now: number, cut?: number): GraphQLError {
+  const retryAfterS = retryAfterSeconds(quotaWindow(now).endMs - now);
+  return graphQLError('RATE_LIMITED', { limit: 'contract-records', scope: contractId, quota: `${limit}/day`, retryAfterS, contractId, ...(cut === undefined ? {} : { cut }) });
 }
 
 function withHttp(error: GraphQLError, status: number, headers: Record<string, string>): GraphQLError {
@@ -156,9 +160,6 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
 
   const limitsFor = (department: string): OperationLimits => settings.operationByDepartment[department] ?? settings.operation;
 
-  /** The quotas of the caller's contracts, kept for the request between the pipeline's steps. */
-  const quotasByRequest = new WeakMap<object, ReadonlyMap<string, Quotas>>();
-
   const setHeaders = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, items: readonly LimitHeaderItem[]): void => {
     for (const [name, value] of Object.entries(rateLimitHeaders(items))) requestContext.response.http.headers.set(name, value);
   };
@@ -180,14 +181,8 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       }
     },
 
-    async afterDecisions(principal, contractIds, requestContext) {
+    async afterDecisions(principal, contractIds, quotasOfGrants, requestContext) {
       const now = clock.now();
-      const quotas = new Map<string, Quotas>();
-      if (contractIds.length > 0) {
-        for (const g of await options.grantsFor(principal, now)) if (g.quotas && contractIds.includes(g.contractId)) quotas.set(g.contractId, g.quotas);
-      }
-      quotasByRequest.set(requestContext.contextValue as object, quotas);
-
       const rules: RateRule[] = [];
       const names: LimitName[] = [];
       if (settings.departmentLimit !== null) {
@@ -195,7 +190,9 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
         names.push('department');
       }
       const records: QuotaRule[] = [];
-      for (const [id, q] of quotas) {
+      for (const id of contractIds) {
+        const q = quotasOfGrants.get(id);
+        if (!q) continue;
         if (q.requestsPerMinute !== null) rules.push(rpmRule(id, q.requestsPerMinute));
         if (q.recordsPerDay !== null) records.push(recordsRule(id, q.recordsPerDay));
       }
@@ -224,27 +221,16 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
           items.push(itemOfQuota(t, now));
           if (t.remaining <= 0) {
             setHeaders(requestContext, items);
-            const retryMs = t.window.endMs - now;
-            throw withHttp(
-              graphQLError('RATE_LIMITED', {
-                limit: 'contract-records',
-                scope: scopeOf(t.rule),
-                quota: `${t.rule.limit}/day`,
-                retryAfterS: retryAfterSeconds(retryMs),
-                contractId: scopeOf(t.rule),
-              }),
-              429,
-              { 'retry-after': String(retryAfterSeconds(retryMs)) },
-            );
+            const error = recordsExhausted(scopeOf(t.rule), t.rule.limit, now);
+            throw withHttp(error, 429, { 'retry-after': String(error.extensions.retryAfterS) });
           }
         }
       }
       setHeaders(requestContext, items);
     },
 
-    rowQuota(_principal, requestContext): RowQuota | null {
-      const quotas = quotasByRequest.get(requestContext.contextValue as object);
-      if (!quotas || ![...quotas.values()].some((q) => q.recordsPerDay !== null)) return null;
+    rowQuota(_principal, quotas): RowQuota | null {
+      if (![...quotas.values()].some((q) => q.recordsPerDay !== null)) return null;
       return {
         limited: (contractId) => (quotas.get(contractId)?.recordsPerDay ?? null) !== null,
         async take(contractId, wanted) {
@@ -253,12 +239,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
           const taken = await guarded(['contract-records'], () => store.take(recordsRule(contractId, limit), wanted, clock.now()));
           return taken === null ? wanted : taken.granted;
         },
-        exhausted(contractId, cut) {
-          const limit = quotas.get(contractId)?.recordsPerDay ?? 0;
-          const now = clock.now();
-          const retryAfterS = retryAfterSeconds(quotaWindow(now).endMs - now);
-          return graphQLError('RATE_LIMITED', { limit: 'contract-records', scope: contractId, quota: `${limit}/day`, retryAfterS, contractId, cut });
-        },
+        exhausted: (contractId, cut) => recordsExhausted(contractId, quotas.get(contractId)?.recordsPerDay ?? 0, clock.now(), cut),
       };
     },
   };

@@ -71,6 +71,17 @@ function limitOrOff(name: string, raw: unknown, fallback: number | null, problem
   return n;
 }
 
+/** A setting that must stay on: a positive integer. */
+function positive(name: string, raw: unknown, fallback: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000_000) {
+    problems.push(`${name} must be a positive integer (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+  return n;
+}
+
 function operationLimits(where: string, raw: unknown, base: OperationLimits, problems: string[]): OperationLimits {
   if (raw === undefined || raw === null) return base;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -97,12 +108,12 @@ export function readLimitSettings(
   const redisUrl = redisRaw === null || redisRaw === '' ? null : String(redisRaw);
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
   const redisKeyPrefix = String(o.redisKeyPrefix ?? env.TONGXIANG_LIMIT_REDIS_PREFIX ?? 'tongxiang:limit:');
-  const redisTimeoutMs = limitOrOff('TONGXIANG_LIMIT_REDIS_TIMEOUT_MS', o.redisTimeoutMs ?? env.TONGXIANG_LIMIT_REDIS_TIMEOUT_MS, 1000, problems) ?? 1000;
+  const redisTimeoutMs = positive('TONGXIANG_LIMIT_REDIS_TIMEOUT_MS', o.redisTimeoutMs ?? env.TONGXIANG_LIMIT_REDIS_TIMEOUT_MS, 1000, problems);
   if (!/^[A-Za-z0-9:._-]{1,64}$/.test(redisKeyPrefix)) problems.push('TONGXIANG_LIMIT_REDIS_PREFIX must be 1–64 letters, digits, colons, dots, dashes or underscores');
 
   const departmentLimit = limitOrOff('TONGXIANG_LIMIT_DEPARTMENT', o.departmentLimit ?? env.TONGXIANG_LIMIT_DEPARTMENT ?? f.departmentLimit, 6000, problems);
-  const departmentWindowS = limitOrOff('TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S', o.departmentWindowS ?? env.TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S ?? f.departmentWindowS, 60, problems) ?? 60;
-  const anonymousPerMinute = limitOrOff('TONGXIANG_LIMIT_ANONYMOUS_RPM', o.anonymousPerMinute ?? env.TONGXIANG_LIMIT_ANONYMOUS_RPM ?? f.anonymousPerMinute, 60, problems) ?? 60;
+  const departmentWindowS = positive('TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S', o.departmentWindowS ?? env.TONGXIANG_LIMIT_DEPARTMENT_WINDOW_S ?? f.departmentWindowS, 60, problems);
+  const anonymousPerMinute = positive('TONGXIANG_LIMIT_ANONYMOUS_RPM', o.anonymousPerMinute ?? env.TONGXIANG_LIMIT_ANONYMOUS_RPM ?? f.anonymousPerMinute, 60, problems);
   const sourcePerSecond = limitOrOff('TONGXIANG_LIMIT_SOURCE_RPS', o.sourcePerSecond ?? env.TONGXIANG_LIMIT_SOURCE_RPS ?? f.sourcePerSecond, 1000, problems);
 
   const sources: Record<string, number> = {};

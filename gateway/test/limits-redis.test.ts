@@ -4,10 +4,9 @@
  * RATE_LIMIT_UNAVAILABLE), the department ceiling fails open (the request is answered), and both
  * recover by themselves — no restart — when Redis is back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, killRedisServer, startRedisServer } from '../../policies/limits/test/private-redis.ts';
 import { startTestHub, type TestHub } from './harness.ts';
 import { HOUSEHOLDS, accessRecords, rosterContract } from './limits-fixtures.ts';
 
@@ -15,26 +14,12 @@ let port: number;
 let server: ChildProcess | undefined;
 let t: TestHub;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 function startRedis(): ChildProcess {
-  return spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  return startRedisServer(port);
 }
 
 async function stopRedis(): Promise<void> {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGKILL');
-    await once(server, 'exit');
-  }
+  await killRedisServer(server);
 }
 
 async function until(check: () => Promise<boolean>, ms: number): Promise<void> {

@@ -42,6 +42,9 @@ describe('limit settings', () => {
     [{ TONGXIANG_LIMIT_DEPARTMENT: '-3' }, 'TONGXIANG_LIMIT_DEPARTMENT'],
     [{ TONGXIANG_LIMIT_ANONYMOUS_RPM: '2.5' }, 'TONGXIANG_LIMIT_ANONYMOUS_RPM'],
     [{ TONGXIANG_LIMIT_REDIS_PREFIX: 'has space' }, 'TONGXIANG_LIMIT_REDIS_PREFIX'],
+    // The budget of callers without credentials cannot be switched off, only set.
+    [{ TONGXIANG_LIMIT_ANONYMOUS_RPM: 'off' }, 'TONGXIANG_LIMIT_ANONYMOUS_RPM'],
+    [{ TONGXIANG_LIMIT_REDIS_TIMEOUT_MS: '0' }, 'TONGXIANG_LIMIT_REDIS_TIMEOUT_MS'],
   ])('refuses %j at start with CONFIG_INVALID naming it', (env, named) => {
     expect(problemOf(env)).toContain(named);
   });

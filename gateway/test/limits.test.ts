@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './harness.ts';
-import { HOUSEHOLDS, OTHER_COUNTY, accessRecords, rosterContract } from './limits-fixtures.ts';
+import { HOUSEHOLDS, accessRecords, rosterContract } from './limits-fixtures.ts';
 
 const enterprise = () => `{ getEnterprise(creditCode: "${t.upstreams.examples.enterprise}") { creditCode name } }`;
 
@@ -193,9 +193,12 @@ describe('source ceiling', () => {
 });
 
 describe('the default department', () => {
-  it('sees the department ceiling in the headers of every response', async () => {
-    const r = await t.query(enterprise());
-    expect(r.headers.get('ratelimit-policy')).toContain('"department";q=1000;w=60');
-    expect(OTHER_COUNTY).not.toBe('341504.mzj');
+  it('sees the department ceiling, and what is left of it, in the headers of a successful response', async () => {
+    const first = await t.query('{ allowanceHouseholds(regionCode: "341504", first: 1) { total } }');
+    const second = await t.query('{ allowanceHouseholds(regionCode: "341504", first: 1) { total } }');
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.headers.get('ratelimit-policy')).toContain('"department";q=1000;w=60');
+    const left = (r: typeof first) => Number(/"department";r=(\d+)/.exec(r.headers.get('ratelimit') ?? '')?.[1]);
+    expect(left(second)).toBe(left(first) - 1);
   });
 });

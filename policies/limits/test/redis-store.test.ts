@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
@@ -18,6 +17,7 @@ import { quotaWindow } from '../quota-window.ts';
 import { openRedisLimitStore, type RedisLimitStoreOptions } from '../redis-store.ts';
 import type { LimitStore, QuotaRule } from '../types.ts';
 import { codeOf } from '../../../core/testing.ts';
+import { freePort, startRedisServer } from './private-redis.ts';
 import { defineLimitStoreSuite, rateRule, T0 } from './store-suite.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -179,7 +179,7 @@ describe('Redis limit store', () => {
     });
 
     const startRedis = (port: number): ChildProcess => {
-      const server = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const server = startRedisServer(port);
       servers.push(server);
       return server;
     };
@@ -230,14 +230,3 @@ describe('Redis limit store', () => {
     });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
