@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GraphQLRequestContextDidResolveOperation } from '@apollo/server';
-import { GraphQLError, Kind, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
 import type { Quotas } from '../../contracts/index.ts';
 import { graphQLError, isTongxiangError, type Clock, type Principal } from '../../core/index.ts';
 import {
@@ -30,6 +30,7 @@ import {
   quotaWindow,
   type LimitStore,
   type OperationLimits,
+  type OperationMeasures,
   type QuotaRule,
   type RateDecision,
   type RateRule,
@@ -160,6 +161,34 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
 
   const limitsFor = (department: string): OperationLimits => settings.operationByDepartment[department] ?? settings.operation;
 
+  /**
+   * An operation's measures depend on the document, the operation, the department's list size and
+   * depth stop, and the variables (list sizes, @skip/@include): without variables they are kept
+   * with the parsed document, which Apollo reuses for the same query text.
+   */
+  const measured = new WeakMap<DocumentNode, Map<string, OperationMeasures>>();
+  const measuresOf = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, limits: OperationLimits): OperationMeasures => {
+    const { document, source } = requestContext;
+    const variables = requestContext.request.variables ?? {};
+    const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
+    const reusable = Object.keys(variables).length === 0;
+    const key = `${operationName ?? ''}\u0000${limits.defaultListSize}\u0000${limits.maxDepth}\u0000${limits.maxTokens}`;
+    const known = reusable ? measured.get(document)?.get(key) : undefined;
+    if (known) return known;
+    const tokens = countTokens(source, limits.maxTokens);
+    // Introspection alone (Sandbox, codegen) reads only the schema: no upstream, no rows. Its
+    // standard query is deep and wide, so only the token limit applies to it.
+    const fresh: OperationMeasures = isIntrospectionOnly(requestContext)
+      ? { tokens, depth: 0, aliases: 0, rootFields: 0, cost: 0 }
+      : { ...measureOperation(options.schema(), document, operationName, variables, { defaultListSize: limits.defaultListSize, stopAfter: limits }), tokens };
+    if (reusable) {
+      let perDocument = measured.get(document);
+      if (!perDocument) measured.set(document, (perDocument = new Map()));
+      perDocument.set(key, fresh);
+    }
+    return fresh;
+  };
+
   const setHeaders = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, items: readonly LimitHeaderItem[]): void => {
     for (const [name, value] of Object.entries(rateLimitHeaders(items))) requestContext.response.http.headers.set(name, value);
   };
@@ -167,15 +196,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
   const admission: Admission<LimitContext> = {
     beforeDecisions(principal, requestContext) {
       const limits = limitsFor(principal.department.code);
-      const tokens = countTokens(requestContext.source, limits.maxTokens);
-      const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
-      const measured = measureOperation(options.schema(), requestContext.document, operationName, requestContext.request.variables ?? {}, {
-        defaultListSize: limits.defaultListSize,
-        stopAfter: limits,
-      });
-      // Introspection alone (Sandbox, codegen) reads only the schema: no upstream, no rows. Its
-      // standard query is deep and wide, so only the token limit applies to it.
-      const verdict = isIntrospectionOnly(requestContext) ? checkOperation({ tokens, depth: 0, aliases: 0, rootFields: 0, cost: 0 }, limits) : checkOperation({ ...measured, tokens }, limits);
+      const verdict = checkOperation(measuresOf(requestContext, limits), limits);
       if (!verdict.ok) {
         throw withHttp(graphQLError('OPERATION_TOO_COMPLEX', { measure: verdict.measure, actual: verdict.actual, max: verdict.max }), 400, {});
       }
