@@ -83,7 +83,6 @@ const start: Command = {
     const config = loadConfig({ env: process.env, file: values.config, overrides });
     const logger = createLogger();
     const hub = await startHub(config, { logger });
-    process.stdout.write(banner(hub) + '\n');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -99,6 +98,9 @@ const start: Command = {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // The banner says the hub is up: whoever reads it may signal at once (a supervisor, a test),
+    // so the handlers are in place first — a SIGTERM in between would kill it without a clean stop.
+    process.stdout.write(banner(hub) + '\n');
     return new Promise<number>(() => undefined); // runs until a signal arrives
   },
 };
