@@ -14,7 +14,7 @@ export const COLUMN_TYPES = ['string', 'int', 'decimal', 'date', 'month'] as con
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 /** Extra value checks beyond the type. */
-export const COLUMN_CHECKS = ['gb11643', 'regionCode'] as const;
+export const COLUMN_CHECKS = ['gb11643', 'gb32100', 'regionCode'] as const;
 export type ColumnCheck = (typeof COLUMN_CHECKS)[number];
 
 export interface DatasetColumn {
@@ -30,6 +30,39 @@ export interface DatasetColumn {
   readonly aliases: readonly string[];
 }
 
+/** How often a dataset must be refreshed, and by when (China Standard Time). */
+export const UPDATE_CYCLES = ['daily', 'weekly', 'monthly', 'quarterly', 'yearly'] as const;
+export type UpdateCycleKind = (typeof UPDATE_CYCLES)[number];
+
+export interface UpdateCycle {
+  readonly every: UpdateCycleKind;
+  /**
+   * Day of the cycle by which each cycle's version is due (1-based; CST): monthly 5 = by the end
+   * of the 5th of every month; weekly 1..7 (Monday = 1); quarterly / yearly: day of the cycle's
+   * first month; daily: ignored (due by the end of each day).
+   */
+  readonly dueDay: number;
+}
+
+/** Who drops files for the dataset and where (`<dropDir>/<folder>`, `{department}` and `{dataset}` filled in). */
+export interface DatasetIntake {
+  /** Departments allowed to drop this dataset; a folder of any other department is refused. */
+  readonly departments: readonly string[];
+  /** Folder template under the drop directory; default `{department}/{dataset}`. */
+  readonly folder: string;
+  /** A file whose size and modification time have not changed for this long counts as complete. */
+  readonly stableMs: number;
+}
+
+/** What to do with a file whose rows fail validation. */
+export interface DatasetPublishPolicy {
+  /**
+   * Share of data rows (0..1) that may be rejected: above it the whole file is rejected and
+   * quarantined; at or below it the valid rows are published and the rest quarantined.
+   */
+  readonly maxRejectedRatio: number;
+}
+
 export interface DatasetDefinition {
   readonly name: string;
   readonly title: string;
@@ -42,6 +75,11 @@ export interface DatasetDefinition {
   /** The data-subject key column (公民身份号码). */
   readonly subject: string | undefined;
   readonly columns: readonly DatasetColumn[];
+  /** The graph type whose rows this dataset serves (contracts on it govern subscriptions). */
+  readonly graphqlType: string | undefined;
+  readonly intake: DatasetIntake;
+  readonly publish: DatasetPublishPolicy;
+  readonly updateCycle: UpdateCycle | undefined;
   /** SHA-256 of the definition: a changed definition makes unchanged files load again. */
   readonly fingerprint: string;
 }
@@ -81,7 +119,9 @@ export function defineDataset(raw: unknown, source = 'dataset'): DatasetDefiniti
   if (typeof name !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(name)) problems.push('name must be lower-case letters, digits, - or _');
   if (typeof title !== 'string' || title.trim() === '') problems.push('title is required');
   for (const k of Object.keys(raw)) {
-    if (!['name', 'title', 'key', 'period', 'region', 'subject', 'columns'].includes(k)) problems.push(`unknown key "${k}"`);
+    if (!['name', 'title', 'key', 'period', 'region', 'subject', 'columns', 'graphqlType', 'intake', 'publish', 'updateCycle'].includes(k)) {
+      problems.push(`unknown key "${k}"`);
+    }
   }
 
   const columns: DatasetColumn[] = [];
@@ -146,10 +186,84 @@ export function defineDataset(raw: unknown, source = 'dataset'): DatasetDefiniti
   const region = role('region');
   const subject = role('subject');
 
+  const graphqlType = raw.graphqlType;
+  if (graphqlType !== undefined && (typeof graphqlType !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(graphqlType))) {
+    problems.push('graphqlType must be a GraphQL type name');
+  }
+  const intake = intakeOf(raw.intake, problems);
+  const publish = publishOf(raw.publish, problems);
+  const updateCycle = updateCycleOf(raw.updateCycle, problems);
+
   if (problems.length > 0) throw invalid(source, problems);
-  const body = { name: name as string, title: title as string, key: key as string[], period, region, subject, columns };
+  const body = {
+    name: name as string, title: title as string, key: key as string[], period, region, subject, columns,
+    graphqlType: graphqlType as string | undefined, intake, publish, updateCycle,
+  };
   const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
   return deepFreeze({ ...body, fingerprint });
+}
+
+const DEPARTMENT_RE = /^\d{6}\.[a-z][a-z0-9_-]*$/;
+export const DEFAULT_STABLE_MS = 2000;
+export const DEFAULT_MAX_REJECTED_RATIO = 0.1;
+
+function intakeOf(raw: unknown, problems: string[]): DatasetIntake {
+  const fallback: DatasetIntake = { departments: [], folder: '{department}/{dataset}', stableMs: DEFAULT_STABLE_MS };
+  if (raw === undefined) return fallback;
+  if (!isRecord(raw)) {
+    problems.push('intake must be a mapping');
+    return fallback;
+  }
+  for (const k of Object.keys(raw)) if (!['departments', 'folder', 'stableMs'].includes(k)) problems.push(`intake: unknown key "${k}"`);
+  const { departments = [], folder = fallback.folder, stableMs = DEFAULT_STABLE_MS } = raw;
+  if (!Array.isArray(departments) || departments.some((d) => typeof d !== 'string' || !DEPARTMENT_RE.test(d))) {
+    problems.push('intake.departments must list department codes such as 341504.mzj');
+  }
+  if (typeof folder !== 'string' || !folder.includes('{department}') || folder.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    problems.push('intake.folder must be a relative path containing {department}, e.g. {department}/{dataset}');
+  }
+  if (typeof stableMs !== 'number' || !Number.isInteger(stableMs) || stableMs < 0 || stableMs > 3_600_000) {
+    problems.push('intake.stableMs must be a whole number of milliseconds between 0 and 3600000');
+  }
+  return {
+    departments: Array.isArray(departments) ? [...new Set(departments as string[])] : [],
+    folder: typeof folder === 'string' ? folder : fallback.folder,
+    stableMs: typeof stableMs === 'number' ? stableMs : DEFAULT_STABLE_MS,
+  };
+}
+
+function publishOf(raw: unknown, problems: string[]): DatasetPublishPolicy {
+  if (raw === undefined) return { maxRejectedRatio: DEFAULT_MAX_REJECTED_RATIO };
+  if (!isRecord(raw)) {
+    problems.push('publish must be a mapping');
+    return { maxRejectedRatio: DEFAULT_MAX_REJECTED_RATIO };
+  }
+  for (const k of Object.keys(raw)) if (k !== 'maxRejectedRatio') problems.push(`publish: unknown key "${k}"`);
+  const ratio = raw.maxRejectedRatio ?? DEFAULT_MAX_REJECTED_RATIO;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) problems.push('publish.maxRejectedRatio must be a number from 0 to 1');
+  return { maxRejectedRatio: typeof ratio === 'number' ? ratio : DEFAULT_MAX_REJECTED_RATIO };
+}
+
+function updateCycleOf(raw: unknown, problems: string[]): UpdateCycle | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) {
+    problems.push('updateCycle must be a mapping');
+    return undefined;
+  }
+  for (const k of Object.keys(raw)) if (!['every', 'dueDay'].includes(k)) problems.push(`updateCycle: unknown key "${k}"`);
+  const { every, dueDay = 1 } = raw;
+  if (!UPDATE_CYCLES.includes(every as UpdateCycleKind)) problems.push(`updateCycle.every must be one of ${UPDATE_CYCLES.join('|')}`);
+  const maxDay: Record<UpdateCycleKind, number> = { daily: 1, weekly: 7, monthly: 28, quarterly: 28, yearly: 28 };
+  const max = maxDay[every as UpdateCycleKind] ?? 28;
+  if (typeof dueDay !== 'number' || !Number.isInteger(dueDay) || dueDay < 1 || dueDay > max) {
+    problems.push(`updateCycle.dueDay must be a whole day from 1 to ${max}`);
+  }
+  return { every: every as UpdateCycleKind, dueDay: typeof dueDay === 'number' ? dueDay : 1 };
+}
+
+/** The folder (relative to the drop directory, `/`-separated) a department drops a dataset into. */
+export function intakeFolder(def: DatasetDefinition, department: string): string {
+  return def.intake.folder.replaceAll('{department}', department).replaceAll('{dataset}', def.name);
 }
 
 export function parseDatasetDefinition(text: string, source = 'dataset'): DatasetDefinition {

@@ -6,7 +6,7 @@
  * A row that fails is rejected with its row number, the department's own header name and a
  * reason in Chinese — never the offending value, which may be personal data.
  */
-import { isWithinRegion, validateIdNumber } from '../../core/index.ts';
+import { isWithinRegion, validateCreditCode, validateIdNumber } from '../../core/index.ts';
 import { normalizeHeader, type DatasetColumn, type DatasetDefinition } from './dataset.ts';
 import { fileInvalid, type RawRecord } from './parse.ts';
 
@@ -94,6 +94,13 @@ const ID_REASONS: Record<string, string> = {
   'check digit': '公民身份号码校验码错误（GB 11643）',
 };
 
+const CREDIT_REASONS: Record<string, string> = {
+  length: '统一社会信用代码应为 18 位',
+  characters: '统一社会信用代码含有非法字符（不使用 I、O、Z、S、V）',
+  'region code': '统一社会信用代码第 3–8 位应为行政区划代码',
+  'check digit': '统一社会信用代码校验码错误（GB 32100）',
+};
+
 /** Full-width digits, letters and punctuation → ASCII; trimmed. */
 const halfWidth = (raw: string): string => raw.normalize('NFKC').trim();
 
@@ -167,6 +174,11 @@ export function coerceValue(column: DatasetColumn, raw: string): Coerced {
       const id = halfWidth(raw).replace(/\s+/g, '').toUpperCase();
       const result = validateIdNumber(id);
       return result.ok ? { ok: true, value: id } : { ok: false, reason: ID_REASONS[result.reason] ?? '公民身份号码无效' };
+    }
+    case 'gb32100': {
+      const code = halfWidth(raw).replace(/\s+/g, '').toUpperCase();
+      const result = validateCreditCode(code);
+      return result.ok ? { ok: true, value: code } : { ok: false, reason: CREDIT_REASONS[result.reason] ?? '统一社会信用代码无效' };
     }
     case 'regionCode': {
       const code = halfWidth(raw);
