@@ -41,7 +41,7 @@ export interface RunRecord {
   /** 0 for the warm-up, 1..runs for measured runs. */
   readonly run: number;
   readonly load: LoadResult;
-  /** CPU of the bench process (every target lives there) during the run, ms. */
+  /** CPU of the measured target's own process during the run, ms. */
   readonly gatewayCpuMs: number;
   /** CPU of the upstreams process during the run, ms. */
   readonly upstreamCpuMs: number;
@@ -570,9 +570,10 @@ export function markdown(report: BenchReport): string {
   );
   lines.push('');
   lines.push(
-    'CPU columns: *gateway* is the bench process, where every target runs, one at a time (it includes the file-drop store, ' +
-      'PGlite, which is embedded in the gateway, and for A, D, R and L the audit writer, whose `fdatasync` calls run on libuv\'s ' +
-      'thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
+    'CPU columns: *gateway* is the measured target\'s own process (each target runs in a process of its own, as a hub does in ' +
+      'production: targets sharing one process shared its heap, thread pool, idle timers and V8\'s type feedback, and slowed each other; ' +
+      'it includes the file-drop store, PGlite, which is embedded in the gateway, and for A, D, R and L the audit writer, whose ' +
+      '`fdatasync` calls run on libuv\'s thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
       'Each is that process\'s CPU time during the run divided by the requests completed. R\'s Redis server is in none of them ' +
       '(its CPU per request is given with R/L below; on this machine it is not counted as "other processes" either).',
   );

@@ -25,18 +25,8 @@ import { exampleQueries } from '../gateway/examples.ts';
 import { AuditVerifierFailure, measureAuditVerifier, type AuditVerifierReport } from './audit-verifier.ts';
 import type { LoadJob, LoadResult } from './load.ts';
 import { consoleTable, markdown, summarize, type BenchQuery, type BenchReport, type Machine, type RunRecord, type Settings } from './report.ts';
-import {
-  TARGET_IDS,
-  startBareApollo,
-  startRawHttp,
-  startTongxiang,
-  startTongxiangWithoutAudit,
-  startTongxiangWithoutLimits,
-  startTongxiangWithoutPolicies,
-  startTongxiangWithRedisLimits,
-  type Target,
-  type TargetId,
-} from './targets.ts';
+import type { TargetAnswer, TargetReady } from './target-process.ts';
+import { TARGET_IDS, TARGET_NAMES, type Target, type TargetId } from './targets.ts';
 import type { UpstreamsCpu, UpstreamsReady } from './upstreams.ts';
 
 class BenchFailure extends Error {}
@@ -190,6 +180,73 @@ async function startUpstreams(): Promise<Upstreams> {
         10_000,
         'asking the upstreams process for its CPU time',
       ),
+    close: closeChild,
+  };
+}
+
+/** A target in its own process (bench/target-process.ts): its CPU is that process's alone. */
+interface ProcessTarget extends Target {
+  cpuMs(): Promise<number>;
+  /** A full collection in the target's process before a run. */
+  gc(): Promise<void>;
+}
+
+async function startTargetProcess(
+  id: TargetId,
+  variables: Record<string, string>,
+  queryIds: readonly string[],
+  bodies?: ReadonlyMap<string, string>,
+): Promise<ProcessTarget> {
+  const child = spawn(process.execPath, [...process.execArgv, join(PROJECT_ROOT, 'bench/target-process.ts')], {
+    cwd: PROJECT_ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const waiting: Array<(message: TargetAnswer) => void> = [];
+  let ready: ((message: TargetReady) => void) | undefined;
+  let failed: ((error: Error) => void) | undefined;
+  const readyMessage = new Promise<TargetReady>((resolve, reject) => {
+    ready = resolve;
+    failed = reject;
+    child.once('exit', (code) => reject(new BenchFailure(`target ${id}'s process exited early (code ${code})`)));
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as TargetAnswer;
+    if (message.type === 'ready') ready?.(message);
+    else if (message.type === 'failed') failed?.(new BenchFailure(`target ${id}: ${message.error}`));
+    else waiting.shift()?.(message);
+  });
+  const closeChild = async () => {
+    if (!child.stdin!.destroyed) child.stdin!.end();
+    const done = exited(child);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await done;
+    clearTimeout(kill);
+  };
+  const ask = <T>(line: string, pick: (m: TargetAnswer) => T): Promise<T> =>
+    withTimeout(
+      new Promise<T>((resolve) => {
+        waiting.push((m) => resolve(pick(m)));
+        child.stdin!.write(line + '\n');
+      }),
+      15_000,
+      `asking target ${id}'s process (${line})`,
+    );
+  child.stdin!.write(JSON.stringify({ type: 'start', id, variables, queryIds, ...(bodies ? { bodies: Object.fromEntries(bodies) } : {}) }) + '\n');
+  let started: TargetReady;
+  try {
+    started = await withTimeout(readyMessage, 120_000, `starting target ${id}`);
+  } catch (error) {
+    await closeChild();
+    throw error;
+  }
+  return {
+    id,
+    name: TARGET_NAMES[id],
+    urlFor: (queryId) => started.urls[queryId]!,
+    ...(started.headers ? { headers: started.headers } : {}),
+    ...(started.redis ? { redis: { local: started.redis.local, cpuMs: () => ask('redis', (m) => (m.type === 'redis' ? m.ms : null)) } } : {}),
+    cpuMs: () => ask('cpu', (m) => (m.type === 'cpu' ? (m.userUs + m.systemUs) / 1000 : Number.NaN)),
+    gc: () => ask('gc', () => undefined),
     close: closeChild,
   };
 }
@@ -354,26 +411,21 @@ async function main(): Promise<number> {
     cleanups.push(() => worker.close());
 
     const { variables, examples } = upstreams.ready;
-    const a = await startTongxiang(variables);
-    requestHeaders = a.headers ?? {};
-    cleanups.push(() => a.close());
-    const b = await startBareApollo(variables);
-    cleanups.push(() => b.close());
-    const d = await startTongxiangWithoutPolicies(variables);
-    cleanups.push(() => d.close());
-    const e = await startTongxiangWithoutAudit(variables);
-    cleanups.push(() => e.close());
-    let redisLimits: Target;
-    try {
-      redisLimits = await startTongxiangWithRedisLimits(variables);
-    } catch (error) {
-      throw new BenchFailure((error as Error).message);
-    }
-    cleanups.push(() => redisLimits.close());
-    const noLimits = await startTongxiangWithoutLimits(variables);
-    cleanups.push(() => noLimits.close());
-
     const queries = benchQueries(examples);
+    const queryIds = queries.map((q) => q.id);
+    // Each target in a process of its own (see bench/target-process.ts), started one after another.
+    const startOne = async (id: TargetId, bodies?: ReadonlyMap<string, string>): Promise<ProcessTarget> => {
+      const target = await startTargetProcess(id, variables, queryIds, bodies);
+      cleanups.push(() => target.close());
+      return target;
+    };
+    const a = await startOne('A');
+    requestHeaders = a.headers ?? {};
+    const b = await startOne('B');
+    const d = await startOne('D');
+    const e = await startOne('E');
+    const redisLimits = await startOne('R');
+    const noLimits = await startOne('L');
     const expected = new Map<string, string>();
     const governed: Array<[Target, string]> = [
       [e, 'the hub without the audit trail'],
@@ -390,20 +442,18 @@ async function main(): Promise<number> {
         }
       }
     }
-    const c = await startRawHttp(expected);
-    cleanups.push(() => c.close());
+    const c = await startOne('C', expected);
     for (const q of queries) {
       if ((await fetchBody(c.urlFor(q.id), requestBody(q))) !== expected.get(q.id)) throw new BenchFailure(`${q.id}: raw HTTP server answers other bytes`);
     }
-    const targets: Record<TargetId, Target> = { A: a, B: b, C: c, D: d, E: e, L: noLimits, R: redisLimits };
+    const targets: Record<TargetId, ProcessTarget> = { A: a, B: b, C: c, D: d, E: e, L: noLimits, R: redisLimits };
     log('bench: targets up, answers checked (A = B = D = E = R = L = C byte for byte, no errors)');
 
     const records: RunRecord[] = [];
     const discarded: RunRecord[] = [];
     const measure = async (q: BenchQuery, id: TargetId, run: number, durationS: number, attempt = 1): Promise<RunRecord> => {
-      // All targets share this process's heap: collect what the previous run left (C's burst of
-      // small responses above all) so no target pays for another's garbage.
-      settleHeap();
+      // A full collection in the measured target's process first: each run starts from a settled heap.
+      await targets[id].gc();
       await new Promise((resolve) => setTimeout(resolve, 100));
       const job: LoadJob = {
         url: targets[id].urlFor(q.id),
@@ -417,16 +467,16 @@ async function main(): Promise<number> {
       const up0 = await upstreams.cpuMs();
       const busy0 = await machineBusyMs();
       const redis0 = redis ? await redis.cpuMs() : null;
-      const cpu0 = process.cpuUsage();
+      const cpu0 = await targets[id].cpuMs();
       const mono0 = process.hrtime.bigint();
       const load = await worker.run(job);
       const mono1 = process.hrtime.bigint();
       const wallMs = Number(mono1 - mono0) / 1e6;
-      const cpu = process.cpuUsage(cpu0);
+      const cpu1 = await targets[id].cpuMs();
       const redis1 = redis ? await redis.cpuMs() : null;
       const busy1 = await machineBusyMs();
       const up1 = await upstreams.cpuMs();
-      const gatewayCpuMs = (cpu.user + cpu.system) / 1000;
+      const gatewayCpuMs = cpu1 - cpu0;
       const upstreamCpuMs = up1 - up0;
       // R: the Redis server's CPU during the run (all its clients); on this machine it is not "other processes".
       const redisCpuMs = redis0 === null || redis1 === null ? null : redis1 - redis0;
