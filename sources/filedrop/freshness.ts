@@ -57,12 +57,18 @@ export function cycleWindow(cycle: UpdateCycle, now: Date): { start: Date; dueAt
  * when none was ever published) and its most recent drop report (null when none).
  *
  * - `fresh`: the head was published at or after the current cycle's start (whatever made it: a
- *   file, or a rollback an operator published this cycle);
+ *   file, or a rollback an operator published this cycle), or the department's last drop in this
+ *   cycle was `unchanged` — it reported on time, its data simply did not change (报送即视为按时);
  * - `due` / `overdue`: a head from an earlier cycle, before / from `dueAt`;
  * - `never`: no version at all — `overdue` once the current cycle's `dueAt` has passed, so a
  *   department that never delivered counts as late in performance figures;
  * - `no-cycle`: the dataset declares no update cycle; never overdue.
  */
+/** A drop this cycle that equalled a published version: the department reported, nothing changed. */
+function reportedUnchanged(lastDrop: DropReport | null, cycleStart: Date): boolean {
+  return lastDrop !== null && lastDrop.outcome === 'unchanged' && lastDrop.finishedAt.getTime() >= cycleStart.getTime();
+}
+
 export function freshness(
   def: DatasetDefinition,
   department: string,
@@ -87,7 +93,7 @@ export function freshness(
   const late = now.getTime() >= dueAt.getTime();
   let state: FreshnessState;
   if (!head) state = 'never';
-  else if (head.publishedAt.getTime() >= start.getTime()) state = 'fresh';
+  else if (head.publishedAt.getTime() >= start.getTime() || reportedUnchanged(lastDrop, start)) state = 'fresh';
   else state = late ? 'overdue' : 'due';
   return {
     ...base,

@@ -147,6 +147,14 @@ describe('freshness (dibao: monthly, due by the end of the 5th, CST)', () => {
     expect([december.state, december.overdue, december.cycleStart]).toEqual(['due', false, utc('2026-11-30T16:00:00.000Z')]);
   });
 
+  it('counts an unchanged drop this cycle as reported on time (fresh), a rejected one or last cycle’s not', () => {
+    const old = version('2026-10-04T00:00:00.000Z');
+    const now = utc('2026-11-20T00:00:00.000Z');
+    expect(freshness(dibao, '341504.mzj', old, drop('2026-11-03T00:00:00.000Z', { outcome: 'unchanged', version: 7 }), now).state).toBe('fresh');
+    expect(freshness(dibao, '341504.mzj', old, drop('2026-11-03T00:00:00.000Z', { outcome: 'rejected' }), now).state).toBe('overdue');
+    expect(freshness(dibao, '341504.mzj', old, drop('2026-10-30T00:00:00.000Z', { outcome: 'unchanged', version: 7 }), now).state).toBe('overdue');
+  });
+
   it('says never when nothing was published, overdue only from the due time', () => {
     const early = freshness(dibao, '341623.mzj', null, null, utc('2026-11-02T00:00:00.000Z'));
     expect(early).toMatchObject({ state: 'never', overdue: false, currentVersion: null, rows: 0, lastPublishedAt: null, lastDrop: null });
