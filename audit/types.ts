@@ -102,7 +102,13 @@ export type AdminAction =
   | 'signing-key-rotation'
   | 'failed-login'
   | 'config-change'
-  | 'torn-tail-recovered';
+  | 'torn-tail-recovered'
+  | 'dataset-published'
+  | 'dataset-rejected'
+  | 'dataset-rollback'
+  | 'subscription-created'
+  | 'subscription-cancelled'
+  | 'dead-letter-replayed';
 
 export interface AdminRecord extends RecordBase {
   readonly type: 'admin';

@@ -2,6 +2,7 @@
  * Summaries, the console table and docs/benchmarks.md from one benchmark run's raw records.
  */
 import type { AuditVerifierReport } from './audit-verifier.ts';
+import { keepFiledropSection } from './filedrop-docs.ts';
 import type { LoadResult } from './load.ts';
 import { TARGET_IDS, TARGET_NAMES, type TargetId } from './targets.ts';
 
@@ -621,5 +622,5 @@ export function markdown(report: BenchReport): string {
       'Compare ratios, not absolute numbers, across machines.',
   );
   lines.push('');
-  return lines.join('\n');
+  return keepFiledropSection(lines.join('\n')); // npm run bench:filedrop's section, carried over
 }

@@ -15,7 +15,7 @@
  * per-source ceiling at their maximum (BENCH_LIMITS; the defaults, 6000/min and 1000/s, would
  * refuse benchmark traffic), and contracts whose quotas are just as large (BENCH_QUOTAS).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,9 +77,15 @@ export const TARGET_NAMES: Record<TargetId, string> = {
 
 async function hubConfig(prefix: string, variables: Record<string, string>, limits?: LimitOverrides): Promise<HubConfig> {
   const dataDir = await mkdtemp(join(tmpdir(), prefix));
-  // The drop folder is the upstreams process's; each target keeps its own file-drop store below
-  // its own data directory (one PGlite per folder per process).
-  return loadConfig({ env: {}, overrides: { port: 0, dataDir, variables, ...(limits ? { limits } : {}) } });
+  // Each target gets its own copy of the upstreams' drop folder: a hub ingests the files it finds
+  // and moves them to archive/, and each target keeps its own file-drop store (one PGlite per
+  // folder per process).
+  const own = { ...variables };
+  if (variables.TONGXIANG_DROP_DIR) {
+    own.TONGXIANG_DROP_DIR = join(dataDir, 'drop');
+    await cp(variables.TONGXIANG_DROP_DIR, own.TONGXIANG_DROP_DIR, { recursive: true });
+  }
+  return loadConfig({ env: {}, overrides: { port: 0, dataDir, variables: own, ...(limits ? { limits } : {}) } });
 }
 
 /** The Redis URL without its password, for messages. */

@@ -51,6 +51,11 @@ export interface ContractStore {
   /** Every transition of the contract, in order; empty when there is no such contract. */
   history(id: string): Promise<ContractTransition[]>;
   close(): Promise<void>;
+  /**
+   * The database the store lives in, for the hub's other small stores (the exchange's
+   * subscriptions) to share one connection rather than open a second PGlite. They must not close it.
+   */
+  readonly database?: SqlDatabase;
 }
 
 interface ContractRow {
@@ -180,6 +185,7 @@ function sqlContractStore(db: SqlDatabase): ContractStore {
   };
 
   const store: ContractStore = {
+    database: db,
     async create(contract, record) {
       if (record.from !== null || record.to !== 'draft' || contract.state !== 'draft') {
         throw new TypeError('a contract is created as a draft, by a create or renew step');

@@ -86,6 +86,36 @@ export const ERRORS = {
     zh: '文件“{file}”无法读取（{reason}），已保留原文件，数据集仍为上一版本',
     en: 'File "{file}" could not be read ({reason}); the original is kept and the dataset stays at its previous version',
   },
+  SUBSCRIPTION_NOT_FOUND: {
+    status: 404,
+    zh: '订阅 {subscriptionId} 不存在',
+    en: 'Subscription {subscriptionId} does not exist',
+  },
+  SUBSCRIPTION_NOT_ENTITLED: {
+    status: 403,
+    zh: '无权订阅 {provider} 的数据集“{dataset}”（{reason}），需持有该部门授予、含该数据集字段且范围覆盖其地区的有效共享协议',
+    en: 'Not entitled to subscribe to dataset "{dataset}" of {provider} ({reason}); an active sharing contract from that department granting fields of the dataset, with a scope covering its region, is needed',
+  },
+  SUBSCRIPTION_DATASET_UNKNOWN: {
+    status: 404,
+    zh: '没有可订阅的数据集“{dataset}”（提供方 {provider}）',
+    en: 'There is no dataset "{dataset}" from {provider} to subscribe to',
+  },
+  WEBHOOK_URL_REFUSED: {
+    status: 400,
+    zh: '回调地址不可用（{reason}）：只接受 http 或 https、不含用户名和口令、主机在平台允许清单内的地址',
+    en: 'Webhook URL refused ({reason}): only http or https URLs without user name or password, to a host on the platform\'s allow-list, are accepted',
+  },
+  DELIVERY_NOT_FOUND: {
+    status: 404,
+    zh: '投递记录 {deliveryId} 不存在',
+    en: 'Delivery {deliveryId} does not exist',
+  },
+  DELIVERY_NOT_REPLAYABLE: {
+    status: 409,
+    zh: '投递记录 {deliveryId} 不能重放（{reason}）',
+    en: 'Delivery {deliveryId} cannot be replayed ({reason})',
+  },
   AUDIT_UNAVAILABLE: {
     status: 503,
     zh: '审计日志暂不可写（{reason}），为保证每次访问都有记录，本次请求未执行，请稍后重试',

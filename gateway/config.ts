@@ -41,6 +41,8 @@ export interface HubConfig {
   readonly databaseUrl: string | null;
   /** Rate limits, quotas and operation limits (REDIS_URL for limits shared by every replica). */
   readonly limits: LimitSettings;
+  /** The file-drop exchange: watching, uploads, webhooks, change events to Kafka. */
+  readonly exchange: ExchangeSettings;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -61,14 +63,28 @@ export interface AuditSettings {
   readonly kafkaTopic: string;
 }
 
+export interface ExchangeSettings {
+  /** Watch the drop folders (TONGXIANG_DROP_WATCH, default true); off: files are taken at start and on upload. */
+  readonly watch: boolean;
+  /** Poll instead of inotify (TONGXIANG_DROP_POLLING; SMB / NFS shares). */
+  readonly usePolling: boolean;
+  /** Largest upload, bytes (TONGXIANG_DROP_MAX_BYTES, default 64 MiB). */
+  readonly maxUploadBytes: number;
+  /** Hosts, addresses or CIDRs webhooks may go to (TONGXIANG_WEBHOOK_ALLOW, comma-separated); default loopback only. */
+  readonly webhookAllow: readonly string[] | null;
+  /** Kafka topic for change events when KAFKA_BROKERS is set (TONGXIANG_EXCHANGE_TOPIC). */
+  readonly kafkaTopic: string;
+}
+
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits'>> & {
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits' | 'exchange'>> & {
     variables?: Record<string, string>;
     identity?: IdentityInput;
     audit?: Partial<AuditSettings>;
     limits?: LimitOverrides;
+    exchange?: Partial<ExchangeSettings>;
   };
   readonly cwd?: string;
 }
@@ -85,6 +101,7 @@ interface FileSettings {
   contractSweepMs?: number;
   audit?: Partial<Record<keyof AuditSettings, unknown>>;
   limits?: LimitFileSettings;
+  exchange?: Partial<Record<keyof ExchangeSettings, unknown>>;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -220,6 +237,21 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     kafkaTopic: String(oa.kafkaTopic ?? env.TONGXIANG_AUDIT_TOPIC ?? fa.kafkaTopic ?? 'tongxiang.audit'),
   });
   const limits = readLimitSettings(env, file.limits, o.limits, problems);
+  const fx = file.exchange ?? {};
+  const ox = o.exchange ?? {};
+  const flag = (v: unknown, fallback: boolean): boolean => (v === undefined || v === null ? fallback : v === true || v === 'true' || v === '1');
+  const allowRaw = ox.webhookAllow ?? env.TONGXIANG_WEBHOOK_ALLOW ?? fx.webhookAllow ?? null;
+  const webhookAllow =
+    allowRaw === null
+      ? null
+      : (Array.isArray(allowRaw) ? allowRaw.map(String) : String(allowRaw).split(',')).map((h) => h.trim()).filter((h) => h !== '');
+  const exchange: ExchangeSettings = Object.freeze({
+    watch: flag(ox.watch ?? env.TONGXIANG_DROP_WATCH ?? fx.watch, true),
+    usePolling: flag(ox.usePolling ?? env.TONGXIANG_DROP_POLLING ?? fx.usePolling, false),
+    maxUploadBytes: integer('TONGXIANG_DROP_MAX_BYTES', ox.maxUploadBytes ?? env.TONGXIANG_DROP_MAX_BYTES ?? fx.maxUploadBytes ?? 64 * 1024 * 1024, 1, 4 * 1024 ** 3, problems),
+    webhookAllow: webhookAllow === null ? null : Object.freeze(webhookAllow),
+    kafkaTopic: String(ox.kafkaTopic ?? env.TONGXIANG_EXCHANGE_TOPIC ?? fx.kafkaTopic ?? 'tongxiang.exchange'),
+  });
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -235,6 +267,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     audit,
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     limits,
+    exchange,
     variables: Object.freeze(variables),
   });
 }

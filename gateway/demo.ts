@@ -6,6 +6,7 @@
  *   - 叶集区 / 利辛县 民政局 低保名册: files (CSV UTF-8 and GBK, XLSX, XML) in <dataDir>/drop
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateDemoData, type DemoData } from '../sources/demo-data/index.ts';
 import { writeDemoDrops } from '../sources/filedrop/index.ts';
@@ -38,7 +39,9 @@ export async function startDemoUpstreams(options: { dataDir: string; seed?: numb
   let insurance: Awaited<ReturnType<typeof startSocialInsuranceServer>> | undefined;
   try {
     insurance = await startSocialInsuranceServer({ data, apiKey, host });
-    await writeDemoDrops(dropDir, data.allowances);
+    // The rosters are dropped once, on the first start: the hub ingests them and moves them to
+    // archive/, and dropping them again at every start would only add "unchanged" reports.
+    if (!existsSync(dropDir)) await writeDemoDrops(dropDir, data.allowances);
   } catch (error) {
     await insurance?.close();
     await registry.close();

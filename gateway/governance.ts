@@ -26,12 +26,17 @@ import { contractCatalogueLookup, extendWithAdmin, isAdminCoordinate } from './a
 import { isAuditCoordinate } from './audit/schema.ts';
 import { createEnforcement, type Admission, type EnforcementContext } from './enforcement/index.ts';
 import { isLimitsCoordinate } from './limits/schema.ts';
+import type { SqlDatabase } from '../contracts/db.ts';
+import { isDropsCoordinate } from './drops/schema.ts';
+import { isExchangeCoordinate } from './exchange/schema.ts';
 import type { HubConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
 export interface Governance<Ctx extends EnforcementContext> {
   readonly catalogue: Catalogue;
   readonly contracts: ContractService;
+  /** The contract store's database, shared by the exchange's subscriptions (one PGlite per hub). */
+  readonly database?: SqlDatabase | undefined;
   /** The schema consumers see: not-shared fields removed, governed fields enforced, admin API added. */
   readonly schema: GraphQLSchema;
   /** Decides every field an operation touches against the caller's active contracts. */
@@ -68,7 +73,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
     };
     if (options.enforce === false) {
       const schema = extendWithAdmin(publicSchema(meshSchema, catalogue), { contracts, catalogue });
-      return { catalogue, contracts, schema, plugin: {}, close };
+      return { catalogue, contracts, schema, plugin: {}, close, database: store.database };
     }
     // Checks the catalogue against the graph (CATALOGUE_INVALID), removes not-shared fields, wraps the rest.
     const enforcement = createEnforcement<Ctx>({
@@ -77,11 +82,12 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       mode: config.enforcementMode,
       grantsFor: (principal, now) => contracts.grants(principal.department.code, now),
       clock: systemClock,
-      ungoverned: (coordinate) => isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate) || isLimitsCoordinate(coordinate),
+      ungoverned: (coordinate) =>
+        isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate) || isLimitsCoordinate(coordinate) || isDropsCoordinate(coordinate) || isExchangeCoordinate(coordinate),
       admission: options.admission,
     });
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
-    return { catalogue, contracts, schema, plugin: enforcement.plugin, close };
+    return { catalogue, contracts, schema, plugin: enforcement.plugin, close, database: store.database };
   } catch (error) {
     await store.close();
     throw error;

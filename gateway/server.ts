@@ -29,6 +29,9 @@ import { startHubLimits, type HubLimits } from './limits/hub-limits.ts';
 import type { LimitSettings } from './limits/settings.ts';
 import { extendWithLimits } from './limits/schema.ts';
 import { loadMesh } from './mesh-loader.ts';
+import { registerDropRoutes, startHubDrops, type HubDrops } from './drops/hub-drops.ts';
+import { extendWithDrops } from './drops/schema.ts';
+import { extendWithExchange, registerExchangeRoutes, startExchange, type Exchange } from './exchange/index.ts';
 
 export interface HubContext extends BaseContext {
   readonly requestId: string;
@@ -159,6 +162,8 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
   let governance: Governance<HubContext> | undefined;
   let audit: HubAudit | undefined;
   let limits: HubLimits | undefined;
+  let drops: HubDrops | null = null;
+  let exchange: Exchange | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
@@ -200,7 +205,57 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
 
     app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
     const withAudit = hubAudit ? extendWithAudit(governance.schema, { audit: hubAudit, catalogue: governance.catalogue }) : governance.schema;
-    const schema = hubLimits ? extendWithLimits(withAudit, { limits: hubLimits, contracts: governance.contracts }) : withAudit;
+    const withLimits = hubLimits ? extendWithLimits(withAudit, { limits: hubLimits, contracts: governance.contracts }) : withAudit;
+
+    // The file-drop exchange: the pipeline the Mesh handler made, a watcher on the drop folders,
+    // uploads, rollback, and change events to subscribers (webhooks, SSE, Kafka).
+    const adminActor = (department: string | null, user: string | null) => ({ department, user: user ?? 'system' });
+    drops = await startHubDrops({
+      sources: loaded.config.sources,
+      meshDir: effective.meshDir,
+      logger,
+      watch: effective.exchange.watch,
+      usePolling: effective.exchange.usePolling,
+      maxUploadBytes: effective.exchange.maxUploadBytes,
+      onReport: hubAudit
+        ? (r) =>
+            void hubAudit
+              .admin(r.outcome === 'rejected' ? 'dataset-rejected' : 'dataset-published', adminActor(r.department, r.actor), {
+                dataset: r.dataset, department: r.department, report: r.id, outcome: r.outcome, version: r.version,
+                rowsAccepted: r.rowsAccepted, rowsRejected: r.rowsRejected,
+              })
+              .catch((error: unknown) => logger.error('audit of a file drop failed', { error: String(error) }))
+        : undefined,
+    });
+    const hubDrops = drops;
+    if (hubDrops) {
+      exchange = await startExchange({
+        pipeline: hubDrops.pipeline,
+        contracts: governance.contracts,
+        dataDir: effective.dataDir,
+        database: governance.database,
+        kafka: effective.audit.kafkaBrokers ? { brokers: effective.audit.kafkaBrokers, topic: effective.exchange.kafkaTopic } : undefined,
+        webhookAllow: effective.exchange.webhookAllow ?? undefined,
+        logger,
+        onAdminEvent: hubAudit
+          ? (kind, actor, details) => hubAudit.admin(kind, adminActor(actor.department.code, actor.subject), details)
+          : undefined,
+      });
+    }
+    const withDrops = hubDrops
+      ? extendWithDrops(withLimits, {
+          pipeline: () => hubDrops.pipeline,
+          onRollback: hubAudit
+            ? (principal, version) =>
+                void hubAudit
+                  .admin('dataset-rollback', adminActor(principal.department.code, principal.subject), {
+                    dataset: version.dataset, department: version.department, version: version.version, restoredFrom: version.restoredFrom,
+                  })
+                  .catch((error: unknown) => logger.error('audit of a rollback failed', { error: String(error) }))
+            : undefined,
+        })
+      : withLimits;
+    const schema = exchange ? extendWithExchange(withDrops, { exchange }) : withDrops;
     late.schema = schema;
     const apollo = new ApolloServer<HubContext>({
       schema,
@@ -227,6 +282,14 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       app.get('/audit/jwks.json', async (_req, reply) => {
         reply.header('cache-control', 'no-cache');
         return hubAudit.keyring.publicJwks();
+      });
+    }
+    const authenticateCaller = (authorization: string | undefined) => identity.authenticate(authorization);
+    if (hubDrops) registerDropRoutes(app, hubDrops, authenticateCaller);
+    if (exchange) {
+      registerExchangeRoutes(app, exchange, {
+        authenticate: authenticateCaller,
+        onError: (error) => logger.error('change-event stream failed', { error: error instanceof Error ? error.name : String(error) }),
       });
     }
     app.get('/healthz', async () => ({ status: 'ok' }));
@@ -281,6 +344,8 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           await apollo.stop();
         } finally {
           clearTimeout(force);
+          await drops?.close().catch(() => undefined);
+          await exchange?.close().catch(() => undefined);
           mesh!.destroy();
           // Mesh's destroy is synchronous; the dataset store closes asynchronously. Wait for it,
           // within the grace period, so nothing still writes to the data directory.
@@ -297,6 +362,8 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, identity: hubIdentity, readiness, close });
   } catch (error) {
     await app?.close().catch(() => undefined);
+    await drops?.close().catch(() => undefined);
+    await exchange?.close().catch(() => undefined);
     mesh?.destroy();
     await withDeadline(Promise.all([settleFileDropStores(), governance?.close()]), config.shutdownGraceMs);
     await audit?.close().catch(() => undefined);

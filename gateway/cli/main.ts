@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { TongxiangError, isTongxiangError } from '../../core/index.ts';
 import { contractsCommand } from '../admin/cli.ts';
 import { runAuditCli } from '../audit/cli.ts';
+import { DROP_SUMMARY, runDropCli } from '../drops/cli.ts';
 import { loadConfig } from '../config.ts';
 import { DEFAULT_TTL_SECONDS, issueLocalToken, parseTtl } from '../identity/index.ts';
 import { createLogger } from '../log.ts';
@@ -153,7 +154,12 @@ const audit: Command = {
   run: (argv) => runAuditCli(argv, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), env: process.env }),
 };
 
-const COMMANDS: Record<string, Command> = { start, token, contracts: contractsCommand, audit };
+const drop: Command = {
+  summary: DROP_SUMMARY,
+  run: (argv) => runDropCli(argv),
+};
+
+const COMMANDS: Record<string, Command> = { start, token, contracts: contractsCommand, audit, drop };
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  tongxiang ${name.padEnd(8)} ${c.summary}`);

@@ -4,7 +4,7 @@
  * helper speaking GraphQL over HTTP as a county developer (341504.mzj), with a token from the
  * hub's local issuer — the same key files `tongxiang token` uses for that data directory.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../../sources/testing/fault-proxy.ts';
@@ -134,7 +134,14 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number; limits
   const restProxy = await startFaultProxy(upstreams.insuranceUrl);
   const siblings: Hub[] = [];
 
-  const configFor = (dir: string, extra: Record<string, string> = {}): HubConfig =>
+  // Each hub gets its own copy of the demo drop folder: a hub ingests the files it finds and moves
+  // them to archive/. Tests drop files for a sibling into upstreams.dropDir before starting it.
+  const ownDropDir = async (dir: string): Promise<string> => {
+    const copy = join(dir, 'hub-drop');
+    await cp(upstreams.dropDir, copy, { recursive: true });
+    return copy;
+  };
+  const configFor = (dir: string, dropDir: string, extra: Record<string, string> = {}): HubConfig =>
     loadConfig({
       env: {},
       overrides: {
@@ -147,7 +154,7 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number; limits
           ...upstreams.variables,
           TONGXIANG_SAMR_URL: soapProxy.through(upstreams.registryEndpoint),
           TONGXIANG_RSJ_URL: restProxy.through(upstreams.insuranceUrl),
-          TONGXIANG_DROP_DIR: upstreams.dropDir,
+          TONGXIANG_DROP_DIR: dropDir,
           ...extra,
         },
       },
@@ -155,7 +162,7 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number; limits
 
   let hub: TestHubInstance;
   try {
-    hub = await withToken(await startHub(configFor(dataDir), { logger: silentLogger }));
+    hub = await withToken(await startHub(configFor(dataDir, await ownDropDir(dataDir)), { logger: silentLogger }));
   } catch (error) {
     await Promise.allSettled([soapProxy.close(), restProxy.close(), upstreams.close()]);
     throw error;
@@ -172,7 +179,7 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number; limits
     tokenFor: hub.tokenFor,
     async startSibling(variables) {
       const dir = await mkdtemp(join(tmpdir(), 'tongxiang-sibling-'));
-      const sibling = await startHub(configFor(dir, variables), { logger: silentLogger });
+      const sibling = await startHub(configFor(dir, await ownDropDir(dir), variables), { logger: silentLogger });
       siblings.push(sibling);
       return withToken(sibling);
     },

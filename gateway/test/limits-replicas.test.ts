@@ -26,6 +26,9 @@ const urls: string[] = [];
 let token: string;
 
 async function startReplica(dataDir: string, instance: string): Promise<string> {
+  // Each replica its own copy of the drop folder: a hub moves what it ingests to archive/.
+  const dropDir = join(dataDir, 'hub-drop');
+  await cp(upstreams.dropDir, dropDir, { recursive: true });
   const child = spawn(
     process.execPath,
     [
@@ -35,7 +38,7 @@ async function startReplica(dataDir: string, instance: string): Promise<string> 
       JSON.stringify({
         dataDir,
         instance,
-        variables: { ...upstreams.variables, TONGXIANG_DROP_DIR: upstreams.dropDir },
+        variables: { ...upstreams.variables, TONGXIANG_DROP_DIR: dropDir },
         // A generous Redis timeout: three hubs on two cores lag, and a timed-out hit would fail open.
         limits: { redisUrl: REDIS_URL, redisKeyPrefix: PREFIX, redisTimeoutMs: 10_000, departmentLimit: 100, departmentWindowS: 3600 },
       }),

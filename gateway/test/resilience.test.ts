@@ -115,31 +115,35 @@ describe('errors of a shared upstream call', () => {
 });
 
 describe('CivilAffairsRosters (file drop)', () => {
-  it('reports a garbage file to the dropping department and keeps serving the other rosters', async () => {
+  it('rejects a garbage file with a report to the dropping department, keeps it byte for byte in quarantine, and keeps serving the rosters', async () => {
+    // Dropped where the next hub's copy of the folder comes from.
     const file = join(t.upstreams.dropDir, '341504.mzj', 'dibao', '叶集区低保名册-2026-11.xlsx');
     const garbage = Buffer.from('PK\u0003\u0004 this is not really a workbook');
     await writeFile(file, garbage);
     try {
-      // A hub starting now loads the drop folder, garbage included.
+      // A hub starting now ingests its drop folder, garbage included.
       const sibling = await t.startSibling({});
-      const files = await sibling.query<{ dropFiles: Array<{ fileName: string; status: string; reason: string | null }> }>(
-        `{ dropFiles(department: "341504.mzj") { fileName status reason } }`,
+      const reports = await sibling.query<{ dropReports: Array<{ fileName: string; outcome: string; reason: string | null; movedTo: string | null }> }>(
+        `{ dropReports(department: "341504.mzj") { fileName outcome reason movedTo } }`,
       );
-      expect(files.body.errors).toBeUndefined();
-      const byName = new Map(files.body.data!.dropFiles.map((f) => [f.fileName, f]));
-      expect(byName.get('叶集区低保名册-2026-11.xlsx')).toMatchObject({ status: 'FAILED', reason: expect.any(String) });
-      expect(byName.get('叶集区低保名册-2026-10.xlsx')?.status).toBe('LOADED');
+      expect(reports.body.errors).toBeUndefined();
+      const byName = new Map(reports.body.data!.dropReports.map((f) => [f.fileName, f]));
+      const bad = byName.get('叶集区低保名册-2026-11.xlsx');
+      expect(bad).toMatchObject({ outcome: 'REJECTED', reason: expect.any(String), movedTo: expect.stringContaining('/quarantine/') });
+      expect(byName.get('叶集区低保名册-2026-10.xlsx')?.outcome).toBe('PUBLISHED');
       const res = await sibling.query<Body>(QUERY, { id: t.upstreams.data.named.applicantWithEnterprise });
       expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
-      expect(await readFile(file)).toEqual(garbage); // the original is never modified
+      // The original is never modified: it lies in quarantine/ with the same bytes.
+      expect(await readFile(join(sibling.config.variables.TONGXIANG_DROP_DIR!, bad!.movedTo!))).toEqual(garbage);
     } finally {
       await rm(file, { force: true });
     }
   });
 
   it('reports the drop folder as not ready when it disappears, while the loaded data is still served', async () => {
-    const moved = `${t.upstreams.dropDir}.moved`;
-    await rename(t.upstreams.dropDir, moved);
+    const dropDir = t.hub.config.variables.TONGXIANG_DROP_DIR!;
+    const moved = `${dropDir}.moved`;
+    await rename(dropDir, moved);
     try {
       const ready = await fetch(`${t.hub.url}/readyz`);
       expect(ready.status).toBe(503);
@@ -149,7 +153,7 @@ describe('CivilAffairsRosters (file drop)', () => {
       const res = await ask();
       expect(res.body.data!.person.allowances!.length).toBeGreaterThan(0);
     } finally {
-      await rename(moved, t.upstreams.dropDir);
+      await rename(moved, dropDir);
     }
   });
 });

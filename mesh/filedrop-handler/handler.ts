@@ -1,13 +1,15 @@
 /**
- * The Mesh handler: on start it opens the store, loads the drop folder once and builds the schema;
- * on Mesh's `destroy` it closes the store (see store-registry.ts for waiting on that close).
+ * The Mesh handler: on start it opens the store, makes the exchange pipeline over it, ingests
+ * every file waiting in the drop folders (files that landed while the hub was down) and builds
+ * the schema; on Mesh's `destroy` it closes the store (see store-registry.ts for waiting on that
+ * close). Watching the folders afterwards is the running hub's (gateway), through `heldPipeline`.
  */
 import type { GetMeshSourcePayload, Logger, MeshHandler, MeshHandlerOptions, MeshPubSub, MeshSource } from '@graphql-mesh/types';
 import { toMeshPubSub } from '@graphql-mesh/types';
-import { loadDropFolder, type DatasetStore, type LoadReport } from '../../sources/filedrop/index.ts';
+import { createDropPipeline, writeReportFiles, type DatasetStore, type DropPipeline, type ScanResult } from '../../sources/filedrop/index.ts';
 import { resolveFileDropConfig, type FileDropHandlerConfig, type ResolvedFileDropConfig } from './config.ts';
 import { buildFileDropSchema } from './schema.ts';
-import { acquireStore, releaseStore, trackShutdown } from './store-registry.ts';
+import { acquireStore, pipelineFor, releaseStore, trackShutdown } from './store-registry.ts';
 
 export default class FileDropHandler implements MeshHandler {
   readonly name: string;
@@ -15,7 +17,8 @@ export default class FileDropHandler implements MeshHandler {
   private readonly logger: Logger;
   private store: DatasetStore | undefined;
   private opening: Promise<DatasetStore | undefined> | undefined;
-  private reloading: Promise<LoadReport> = Promise.resolve(undefined as never);
+  private pipeline: DropPipeline | undefined;
+  private reloading: Promise<ScanResult> = Promise.resolve(undefined as never);
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -46,24 +49,23 @@ export default class FileDropHandler implements MeshHandler {
         if (!this.store) throw new Error(this.closed ? 'dataset store closed' : 'dataset store not open');
         return this.store;
       },
+      pipeline: () => {
+        if (!this.store || !this.pipeline) throw new Error(this.closed ? 'dataset store closed' : 'dataset store not open');
+        return this.pipeline;
+      },
       onStoreError: (error) => this.logger.error(`dataset store error: ${describe(error)}`),
     });
     return { schema };
   }
 
-  /** Scans the drop folder again (one scan at a time); files unchanged since the last load are skipped. */
-  async reloadDropFolder(): Promise<LoadReport> {
-    const run = async (): Promise<LoadReport> => {
+  /** Ingests every file waiting in the drop folders (the pipeline ingests one file at a time). */
+  async reloadDropFolder(): Promise<ScanResult> {
+    const run = async (): Promise<ScanResult> => {
       const store = await this.openStore();
-      if (!store) throw new Error('dataset store not open');
-      const report = await loadDropFolder({
-        dropDir: this.config.dropDir,
-        store,
-        datasets: this.config.datasets,
-        logger: this.logger,
-      });
-      for (const problem of report.problems) this.logger.warn(problem);
-      return report;
+      if (!store || !this.pipeline) throw new Error('dataset store not open');
+      const result = await this.pipeline.scan();
+      for (const problem of result.problems) this.logger.warn(problem);
+      return result;
     };
     const next = this.reloading.then(run, run);
     this.reloading = next.catch(() => undefined as never);
@@ -82,6 +84,7 @@ export default class FileDropHandler implements MeshHandler {
         await this.opening;
         if (this.store) {
           this.store = undefined;
+          this.pipeline = undefined;
           await releaseStore(this.config.storeDir);
         }
       })(),
@@ -94,6 +97,10 @@ export default class FileDropHandler implements MeshHandler {
     this.opening ??= acquireStore(this.config.storeDir).then(
       (store) => {
         this.store = store;
+        const { dropDir, datasets, storeDir } = this.config;
+        this.pipeline = pipelineFor(storeDir, () =>
+          createDropPipeline({ dropDir, store, datasets, logger: this.logger, writeReports: writeReportFiles }),
+        );
         return store;
       },
       (error: unknown) => {

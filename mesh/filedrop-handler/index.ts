@@ -22,4 +22,4 @@ export { buildFileDropSchema, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema.
 export type { FileDropSchemaOptions } from './schema.ts';
 export { probeFileDropSource } from './probe.ts';
 export type { ProbeResult } from '../probe-result.ts';
-export { settleFileDropStores } from './store-registry.ts';
+export { heldPipeline, heldStore, settleFileDropStores } from './store-registry.ts';

@@ -7,11 +7,13 @@
  * shutdown and every store close under way is done. Mesh's `destroy()` is synchronous and only
  * starts the handlers' shutdowns; the hub awaits `settleFileDropStores()` after it.
  */
-import { createPgliteDatasetStore, type DatasetStore } from '../../sources/filedrop/index.ts';
+import { createPgliteDatasetStore, type DatasetStore, type DropPipeline } from '../../sources/filedrop/index.ts';
 
 interface OpenStore {
   readonly store: Promise<DatasetStore>;
   refs: number;
+  /** The exchange pipeline over this store: one per store, so ingests are serialised across holders. */
+  pipeline?: DropPipeline;
 }
 
 const openStores = new Map<string, OpenStore>();
@@ -51,6 +53,22 @@ export function releaseStore(storeDir: string): Promise<void> {
   };
   closing.then(forget, forget);
   return closing;
+}
+
+/**
+ * The pipeline over the open store of `storeDir`, made by `create` the first time (the store must
+ * be held). Every holder shares it, so files are ingested one at a time whoever asks.
+ */
+export function pipelineFor(storeDir: string, create: () => DropPipeline): DropPipeline {
+  const entry = openStores.get(storeDir);
+  if (!entry) throw new Error(`dataset store ${storeDir} is not held`);
+  entry.pipeline ??= create();
+  return entry.pipeline;
+}
+
+/** The pipeline a running handler made for `storeDir`, if any (the gateway's watcher, uploads, subscriptions). */
+export function heldPipeline(storeDir: string): DropPipeline | undefined {
+  return openStores.get(storeDir)?.pipeline;
 }
 
 /** The store a running handler holds for `storeDir`, if any (for the readiness probe). */

@@ -21,7 +21,8 @@ describe('the shipped catalogue', () => {
 
   const expected: ReadonlyArray<readonly [string, Partial<FieldEntry>]> = [
     ['Query.person', { owners: ['340000.sjzyj'], sharing: 'unconditional', level: 'L1' }],
-    ['Query.dropFiles', { owners: ['341504.mzj', '341623.mzj'], sharing: 'conditional' }],
+    ['Query.dropReports', { owners: ['341504.mzj', '341623.mzj'], sharing: 'conditional' }],
+    ['Query.datasetStatus', { owners: ['341504.mzj', '341623.mzj'], sharing: 'unconditional', level: 'L1' }],
     ['Query.listEnterprisesByLegalRepresentative', { owners: ['340000.scjgj'], sharing: 'conditional', level: 'L3' }],
     ['Enterprise.name', { owners: ['340000.scjgj'], sharing: 'unconditional', level: 'L1' }],
     ['Enterprise.creditCode', { sharing: 'unconditional', subjectKey: 'creditCode' }],
@@ -48,7 +49,7 @@ describe('the shipped catalogue', () => {
     expect(c.types.get('Person')?.region).toEqual({ field: 'idNumber', from: 'idNumber' });
     expect(c.types.get('EmployerHeadcount')?.region).toEqual({ field: 'creditCode', from: 'creditCode' });
     expect(c.types.get('AllowanceHousehold')?.rowOwner).toEqual({ kind: 'region' });
-    expect(c.types.get('DropFileStatus')?.rowOwner).toEqual({ kind: 'field', field: 'department' });
+    expect(c.types.get('DropReport')?.rowOwner).toEqual({ kind: 'field', field: 'department' });
     expect(c.technical.has('HealthStatus')).toBe(true);
     expect(notSharedCoordinates(c)).toEqual(['AllowanceHousehold.householdId']);
   });

@@ -127,8 +127,8 @@ const rows: readonly RowCase[] = [
     { dept: RSJ, type: 'AllowanceHousehold', values: YEJI_HOUSEHOLD, read: ROSTER, grants: ROSTER.map((c) => grant(c, 'clear', 'c-yj', YEJI, ALL)) },
     { visible: true, fields: { 'AllowanceHousehold.headName': 'allow:c-yj', 'AllowanceHousehold.monthlyAmount': 'allow:c-yj' } },
   ],
-  ['a dropping department sees its own file statuses', { dept: LIXIN, type: 'DropFileStatus', values: { department: LIXIN }, read: ['DropFileStatus.fileName'] }, { visible: true, fields: { 'DropFileStatus.fileName': 'allow' } }],
-  ['a dropping department does not see another’s file statuses', { dept: LIXIN, type: 'DropFileStatus', values: { department: YEJI }, read: ['DropFileStatus.fileName'] }, { visible: false, regionCode: '341504' }],
+  ['a dropping department sees its own drop reports', { dept: LIXIN, type: 'DropReport', values: { department: LIXIN }, read: ['DropReport.fileName'] }, { visible: true, fields: { 'DropReport.fileName': 'allow' } }],
+  ['a dropping department does not see another’s drop reports', { dept: LIXIN, type: 'DropReport', values: { department: YEJI }, read: ['DropReport.fileName'] }, { visible: false, regionCode: '341504' }],
 ];
 
 function summary(d: { kind: string; contractId?: string | null }): string {

@@ -3,8 +3,9 @@
  * dataset. Header aliases are resolved once per file; each row is coerced and checked on its
  * own (a pure function of the record), so a streaming pipeline can reuse `createRowMapper`.
  *
- * A row that fails is rejected with its row number, the department's own header name and a
- * reason in Chinese — never the offending value, which may be personal data.
+ * A row that fails is rejected with its row number, the department's own header name, the cell
+ * as written and a reason in Chinese. The value goes only into the report for the department that
+ * dropped the file (its own data); reasons never quote it, so a reason can be logged.
  */
 import { isWithinRegion, validateCreditCode, validateIdNumber } from '../../core/index.ts';
 import { normalizeHeader, type DatasetColumn, type DatasetDefinition } from './dataset.ts';
@@ -17,6 +18,13 @@ export interface RowRejection {
   readonly row: number;
   /** The department's header name; null when the problem is not one column's. */
   readonly column: string | null;
+  /**
+   * The cell as the department wrote it (trimmed): for the dropping department's report only,
+   * never for logs. Null when the problem is not one cell's (a value filled in from a default).
+   * A duplicate key gives its cells joined with ' + '.
+   */
+  readonly value: string | null;
+  /** Why, in Chinese; never quotes the value. */
   readonly reason: string;
 }
 
@@ -101,92 +109,257 @@ const CREDIT_REASONS: Record<string, string> = {
   'check digit': '统一社会信用代码校验码错误（GB 32100）',
 };
 
-/** Full-width digits, letters and punctuation → ASCII; trimmed. */
-const halfWidth = (raw: string): string => raw.normalize('NFKC').trim();
+/**
+ * A trimmed cell with full-width digits, letters and punctuation made ASCII (NFKC). NFKC is costly
+ * and leaves ASCII and the CJK unified ideographs (年, 月, 元, 人 …) as they are, so it runs only
+ * for cells holding anything else (full-width forms, compatibility ideographs, the ideographic space).
+ */
+function halfWidthTrimmed(cell: string): string {
+  for (let i = 0; i < cell.length; i++) {
+    const c = cell.charCodeAt(i);
+    if (c > 0x7e && !(c >= 0x4e00 && c <= 0x9fff)) return cell.normalize('NFKC').trim();
+  }
+  return cell;
+}
+
+const halfWidth = (raw: string): string => halfWidthTrimmed(raw.trim());
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function validDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1 || y < 1900 || y > 2200) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]!);
 }
 
-const pad = (n: number): string => String(n).padStart(2, '0');
+const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
-/** 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301, 2024-03-01T00:00:00 → 2024-03-01. */
-export function parseChineseDate(raw: string): string | undefined {
-  const s = halfWidth(raw).replace(/\s+/g, '');
-  const m =
-    /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:T[\d:.]+Z?)?$/.exec(s) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+/** Value of s[from, to) when it is all ASCII digits (at most 15), else -1. */
+function digits(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+const withoutSpaces = (s: string): string => s.replace(/\s+/g, '');
+
+// The forms below take a half-width, trimmed, non-empty cell. The usual form of each (2024-03-01,
+// 2026-10, 680.50, 3) is recognised without a regular expression: they are most of the cells of a
+// roster, and the intake's speed is the mapper's.
+
+/** End of the run of at most two ASCII digits starting at `from`. */
+function twoDigits(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && i - from < 2 && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+  return i;
+}
+
+/**
+ * 2024-3-1, 2024/03/01, 2024.3.1 or 2024年3月1日 (and, `monthOnly`, 2026/10 or 2026年10月) read by
+ * scanning, without a regular expression: y * 10000 + m * 100 + d (d = 1 for a month), or -1 for
+ * any other shape.
+ */
+function scanYmd(s: string, monthOnly: boolean): number {
+  if (s.length < 6) return -1;
+  const y = digits(s, 0, 4);
+  const sep = s.charCodeAt(4); // - / . 年
+  if (y < 0 || (sep !== 45 && sep !== 47 && sep !== 46 && sep !== 0x5e74)) return -1;
+  const chinese = sep === 0x5e74;
+  let i = twoDigits(s, 5);
+  const m = digits(s, 5, i);
+  if (m < 0) return -1;
+  if (monthOnly) {
+    if (chinese && s.charCodeAt(i) === 0x6708) i++; // 月
+    return i === s.length ? y * 10000 + m * 100 + 1 : -1;
+  }
+  if (s.charCodeAt(i) !== (chinese ? 0x6708 : sep)) return -1; // the same separator, or 月 after 年
+  const from = i + 1;
+  i = twoDigits(s, from);
+  const d = digits(s, from, i);
+  if (d < 0) return -1;
+  if (chinese && s.charCodeAt(i) === 0x65e5) i++; // 日
+  return i === s.length ? y * 10000 + m * 100 + d : -1;
+}
+
+function dateOf(s: string): string | undefined {
+  if (s.length === 10 && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45) {
+    const y = digits(s, 0, 4);
+    const m = digits(s, 5, 7);
+    const d = digits(s, 8, 10);
+    if (y >= 0 && m >= 0 && d >= 0) return validDate(y, m, d) ? s : undefined;
+  }
+  const ymd = scanYmd(s, false);
+  if (ymd >= 0) {
+    const [y, m, d] = [Math.floor(ymd / 10000), Math.floor(ymd / 100) % 100, ymd % 100];
+    return validDate(y, m, d) ? `${y}-${pad(m)}-${pad(d)}` : undefined;
+  }
+  const t = withoutSpaces(s);
+  const m = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:T[\d:.]+Z?)?$/.exec(t) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(t);
   if (!m) return undefined;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   return validDate(y, mo, d) ? `${y}-${pad(mo)}-${pad(d)}` : undefined;
 }
 
-/** 2026-10, 2026/10, 2026.10, 2026年10月, 202610, or any date form → 2026-10. */
-export function parseChineseMonth(raw: string): string | undefined {
-  const s = halfWidth(raw).replace(/\s+/g, '');
-  const m = /^(\d{4})[-/.年](\d{1,2})月?$/.exec(s) ?? /^(\d{4})(\d{2})$/.exec(s);
+const validMonth = (y: number, m: number): boolean => m >= 1 && m <= 12 && y >= 1900 && y <= 2200;
+
+function monthOf(s: string): string | undefined {
+  if (s.length === 7 && s.charCodeAt(4) === 45) {
+    const y = digits(s, 0, 4);
+    const m = digits(s, 5, 7);
+    if (y >= 0 && m >= 0) return validMonth(y, m) ? s : undefined;
+  }
+  const ym = scanYmd(s, true);
+  if (ym >= 0) {
+    const [y, m] = [Math.floor(ym / 10000), Math.floor(ym / 100) % 100];
+    return validMonth(y, m) ? `${y}-${pad(m)}` : undefined;
+  }
+  const t = withoutSpaces(s);
+  const m = /^(\d{4})[-/.年](\d{1,2})月?$/.exec(t) ?? /^(\d{4})(\d{2})$/.exec(t);
   if (m) {
     const [y, mo] = [Number(m[1]), Number(m[2])];
-    return mo >= 1 && mo <= 12 && y >= 1900 && y <= 2200 ? `${y}-${pad(mo)}` : undefined;
+    return validMonth(y, mo) ? `${y}-${pad(mo)}` : undefined;
   }
-  return parseChineseDate(s)?.slice(0, 7);
+  return dateOf(t)?.slice(0, 7);
 }
 
-/** '1,234.50', '1234.5元', '¥680' → 1234.5 / 680 (rounded to cents). */
+// Commas only as thousands separators: 1,234 — not 1,2,3, nor a decimal comma (12,5).
+const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+const COUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?$/;
+
+/** Digits with at most one inner decimal point (680, 1234.50). */
+function isPlainDecimal(s: string): boolean {
+  let dot = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (dot >= 0 || i === 0) return false;
+      dot = i;
+    } else if (c < 48 || c > 57) return false;
+  }
+  return dot !== s.length - 1;
+}
+
+function amountOf(s: string): number | undefined {
+  if (isPlainDecimal(s)) return Math.round(Number(s) * 100) / 100;
+  const t = withoutSpaces(s).replace(/^¥/, '').replace(/元$/, '');
+  if (!AMOUNT.test(t)) return undefined;
+  return Math.round(Number(t.replaceAll(',', '')) * 100) / 100;
+}
+
+function countOf(s: string): number | undefined {
+  const n = digits(s, 0, s.length);
+  if (n >= 0) return n;
+  const t = withoutSpaces(s).replace(/[人口户]$/, '');
+  if (!COUNT.test(t)) return undefined;
+  const v = Number(t.replaceAll(',', ''));
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/** 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301, 2024-03-01T00:00:00 → 2024-03-01. */
+export function parseChineseDate(raw: string): string | undefined {
+  const s = halfWidth(raw);
+  return s === '' ? undefined : dateOf(s);
+}
+
+/** 2026-10, 2026/10, 2026.10, 2026年10月, 202610, or any date form → 2026-10. */
+export function parseChineseMonth(raw: string): string | undefined {
+  const s = halfWidth(raw);
+  return s === '' ? undefined : monthOf(s);
+}
+
+/** '1,234.50', '1234.5元', '¥680', '６８０' → 1234.5 / 680 (rounded to cents). */
 export function parseAmount(raw: string): number | undefined {
-  const s = halfWidth(raw).replace(/[,\s]/g, '').replace(/^[¥]/, '').replace(/元$/, '');
-  if (!/^\d+(\.\d+)?$/.test(s)) return undefined;
-  return Math.round(Number(s) * 100) / 100;
+  const s = halfWidth(raw);
+  return s === '' ? undefined : amountOf(s);
 }
 
+/** '3', '3人', '1,200' → 3 / 3 / 1200. */
 export function parseCount(raw: string): number | undefined {
-  const s = halfWidth(raw).replace(/[,\s]/g, '').replace(/[人口户]$/, '');
-  if (!/^\d+(\.0+)?$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : undefined;
+  const s = halfWidth(raw);
+  return s === '' ? undefined : countOf(s);
 }
 
-/** One cell → its canonical value. Empty cells are null here; `required` is checked by the caller. */
-export function coerceValue(column: DatasetColumn, raw: string): Coerced {
-  if (halfWidth(raw) === '') return { ok: true, value: null };
+/** A cell that failed its column's check, by why; shared, so a valid cell costs no allocation. */
+class Invalid {
+  constructor(readonly reason: string) {}
+}
+
+type Cell = CanonicalValue | Invalid;
+
+const INVALID_INT = new Invalid('应为非负整数');
+const INVALID_DECIMAL = new Invalid('应为金额数字（如 1234.50）');
+const INVALID_DATE = new Invalid('日期无法识别或不存在（可写作 2024-03-01、2024/3/1、2024年3月1日、20240301）');
+const INVALID_MONTH = new Invalid('月份无法识别（可写作 2026-10、2026年10月、202610）');
+const INVALID_REGION = new Invalid('行政区划代码应为 6 位数字');
+const invalidOf = (reasons: Record<string, string>, fallback: string) => {
+  const byCode = new Map(Object.entries(reasons).map(([code, reason]) => [code, new Invalid(reason)]));
+  const other = new Invalid(fallback);
+  return (code: string): Invalid => byCode.get(code) ?? other;
+};
+const invalidId = invalidOf(ID_REASONS, '公民身份号码无效');
+const invalidCredit = invalidOf(CREDIT_REASONS, '统一社会信用代码无效');
+
+/** 18 characters, upper case; blanks inside (a number typed in groups) removed. */
+function codeOf(s: string): string {
+  const t = s.length === 18 ? s : withoutSpaces(s);
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 97 && c <= 122) return t.toUpperCase();
+  }
+  return t;
+}
+
+/** A column's coercion of a trimmed, non-empty cell. */
+type Coercer = (cell: string) => Cell;
+
+function coercerOf(column: DatasetColumn): Coercer {
+  const typed = (f: (s: string) => Cell): Coercer => (cell) => {
+    const s = halfWidthTrimmed(cell);
+    return s === '' ? null : f(s);
+  };
   switch (column.type) {
-    case 'int': {
-      const n = parseCount(raw);
-      return n === undefined ? { ok: false, reason: '应为非负整数' } : { ok: true, value: n };
-    }
-    case 'decimal': {
-      const n = parseAmount(raw);
-      return n === undefined ? { ok: false, reason: '应为金额数字（如 1234.50）' } : { ok: true, value: n };
-    }
-    case 'date': {
-      const d = parseChineseDate(raw);
-      return d ? { ok: true, value: d } : { ok: false, reason: '日期无法识别（可写作 2024-03-01、2024/3/1、2024年3月1日）' };
-    }
-    case 'month': {
-      const m = parseChineseMonth(raw);
-      return m ? { ok: true, value: m } : { ok: false, reason: '月份无法识别（可写作 2026-10、2026年10月、202610）' };
-    }
+    case 'int':
+      return typed((s) => countOf(s) ?? INVALID_INT);
+    case 'decimal':
+      return typed((s) => amountOf(s) ?? INVALID_DECIMAL);
+    case 'date':
+      return typed((s) => dateOf(s) ?? INVALID_DATE);
+    case 'month':
+      return typed((s) => monthOf(s) ?? INVALID_MONTH);
     case 'string':
       break;
   }
   switch (column.check) {
-    case 'gb11643': {
-      const id = halfWidth(raw).replace(/\s+/g, '').toUpperCase();
-      const result = validateIdNumber(id);
-      return result.ok ? { ok: true, value: id } : { ok: false, reason: ID_REASONS[result.reason] ?? '公民身份号码无效' };
-    }
-    case 'gb32100': {
-      const code = halfWidth(raw).replace(/\s+/g, '').toUpperCase();
-      const result = validateCreditCode(code);
-      return result.ok ? { ok: true, value: code } : { ok: false, reason: CREDIT_REASONS[result.reason] ?? '统一社会信用代码无效' };
-    }
-    case 'regionCode': {
-      const code = halfWidth(raw);
-      return /^\d{6}$/.test(code) ? { ok: true, value: code } : { ok: false, reason: '行政区划代码应为 6 位数字' };
-    }
+    case 'gb11643':
+      return typed((s) => {
+        const id = codeOf(s);
+        const result = validateIdNumber(id);
+        return result.ok ? id : invalidId(result.reason);
+      });
+    case 'gb32100':
+      return typed((s) => {
+        const code = codeOf(s);
+        const result = validateCreditCode(code);
+        return result.ok ? code : invalidCredit(result.reason);
+      });
+    case 'regionCode':
+      return typed((s) => (s.length === 6 && digits(s, 0, 6) >= 0 ? s : INVALID_REGION));
     default:
-      return { ok: true, value: raw.replace(/^[\s\u3000]+|[\s\u3000]+$/g, '') };
+      // Names and places keep their own characters (no NFKC); the cell comes trimmed.
+      return (cell) => cell;
   }
+}
+
+/** One cell → its canonical value. Empty cells are null here; `required` is checked by the caller. */
+export function coerceValue(column: DatasetColumn, raw: string): Coerced {
+  const trimmed = raw.trim();
+  const value = trimmed === '' ? null : coercerOf(column)(trimmed);
+  return value instanceof Invalid ? { ok: false, reason: value.reason } : { ok: true, value };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,38 +367,66 @@ export function coerceValue(column: DatasetColumn, raw: string): Coerced {
 
 export type RowOutcome = { ok: true; row: MappedRow } | { ok: false; rejections: RowRejection[] };
 
-/** A pure per-row function: coercion, required values, jurisdiction. (Duplicates need state: mapRecords.) */
+/**
+ * A pure per-row function: coercion, required values, jurisdiction. (Duplicates need state: the
+ * store, or mapRecords.) Everything that depends on the file only — headers, coercions, defaults
+ * — is resolved here once, so a row costs its cells.
+ */
 export function createRowMapper(
   def: DatasetDefinition,
   mapping: HeaderMapping,
   options: MapOptions,
 ): (record: RawRecord) => RowOutcome {
-  const defaults = options.defaults ?? {};
+  const columns = def.columns.map((column) => {
+    const header = mapping.headerOf.get(column.name);
+    const coerce = coercerOf(column);
+    const fallback = (options.defaults?.[column.name] ?? '').trim();
+    return {
+      name: column.name,
+      header,
+      where: header ?? column.title,
+      required: column.required,
+      coerce,
+      // A value filled in from a default (the department's region, the file name's month) is no cell of the file.
+      fallback: fallback === '' ? null : coerce(fallback),
+    };
+  });
+  const regionHeader = def.region === undefined ? undefined : mapping.headerOf.get(def.region);
+  const regionWhere = regionHeader ?? (def.region === undefined ? '' : columnTitle(def, def.region));
+  const { jurisdiction } = options;
+  // Every row's values start as a copy of this: one shape for all rows, no property added one by one.
+  const template: Record<string, CanonicalValue> = Object.fromEntries(columns.map((c) => [c.name, null]));
+  const inside = new Map<string, boolean>(); // a file has few distinct regions
+  const isInside = (region: string): boolean => {
+    let known = inside.get(region);
+    if (known === undefined) inside.set(region, (known = isWithinRegion(region, jurisdiction!)));
+    return known;
+  };
+
   return (record) => {
-    const values: Record<string, CanonicalValue> = {};
-    const problems: RowRejection[] = [];
-    for (const column of def.columns) {
-      const header = mapping.headerOf.get(column.name);
-      const cell = header === undefined ? '' : (record.fields[header] ?? '');
-      const raw = halfWidth(cell) === '' ? (defaults[column.name] ?? '') : cell;
-      const where = header ?? column.title;
-      const coerced = coerceValue(column, raw);
-      if (!coerced.ok) problems.push({ row: record.row, column: where, reason: coerced.reason });
-      else if (coerced.value === null && column.required) problems.push({ row: record.row, column: where, reason: '必填项为空' });
-      else values[column.name] = coerced.value;
+    const { row, fields } = record;
+    const values = { ...template };
+    let problems: RowRejection[] | undefined;
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]!;
+      const cell = c.header === undefined ? undefined : fields[c.header];
+      const written = cell === undefined ? null : cell.trim();
+      const fromCell = written !== null && written !== '';
+      const value = fromCell ? c.coerce(written) : c.fallback;
+      if (value instanceof Invalid) (problems ??= []).push({ row, column: c.where, value: fromCell ? written : null, reason: value.reason });
+      else if (value === null && c.required) (problems ??= []).push({ row, column: c.where, value: written, reason: '必填项为空' });
+      else values[c.name] = value;
     }
     const region = def.region === undefined ? undefined : values[def.region];
-    if (options.jurisdiction && typeof region === 'string' && !isWithinRegion(region, options.jurisdiction)) {
-      const header = mapping.headerOf.get(def.region!) ?? def.region!;
-      problems.push({
-        row: record.row,
-        column: header,
-        reason: `行政区划代码 ${region} 不在本部门辖区（${options.jurisdiction}）内`,
-      });
+    if (jurisdiction && typeof region === 'string' && !isInside(region)) {
+      const cell = regionHeader === undefined ? undefined : fields[regionHeader]?.trim();
+      (problems ??= []).push({ row, column: regionWhere, value: cell || null, reason: `行政区划代码不在本部门辖区（${jurisdiction}）内` });
     }
-    return problems.length > 0 ? { ok: false, rejections: problems } : { ok: true, row: { row: record.row, values } };
+    return problems ? { ok: false, rejections: problems } : { ok: true, row: { row, values } };
   };
 }
+
+const columnTitle = (def: DatasetDefinition, name: string): string => def.columns.find((c) => c.name === name)?.title ?? name;
 
 /** The key of a mapped row, for duplicate detection and storage. */
 export function rowKey(def: DatasetDefinition, values: Readonly<Record<string, CanonicalValue>>): string {
@@ -246,13 +447,23 @@ export async function mapRecords(
   const firstRowOfKey = new Map<string, number>();
   let rowsRejected = 0;
   const keyHeaders = def.key.map((k) => mapping.headerOf.get(k) ?? k).join(' + ');
+  // The key as the department wrote it (a defaulted key column: its canonical value).
+  const keyCells = (record: RawRecord, values: Readonly<Record<string, CanonicalValue>>): string =>
+    def.key
+      .map((k) => {
+        const header = mapping.headerOf.get(k);
+        const cell = header === undefined ? '' : (record.fields[header] ?? '').trim();
+        return cell !== '' ? cell : String(values[k] ?? '');
+      })
+      .join(' + ');
   for await (const record of reader.records()) {
     let outcome = mapRow(record);
     if (outcome.ok) {
       const key = rowKey(def, outcome.row.values);
       const first = firstRowOfKey.get(key);
       if (first !== undefined) {
-        outcome = { ok: false, rejections: [{ row: record.row, column: keyHeaders, reason: `与第 ${first} 行重复（${keyHeaders}）` }] };
+        const value = keyCells(record, outcome.row.values);
+        outcome = { ok: false, rejections: [{ row: record.row, column: keyHeaders, value, reason: `与第 ${first} 行重复（${keyHeaders}）` }] };
       } else {
         firstRowOfKey.set(key, record.row);
       }

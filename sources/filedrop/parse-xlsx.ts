@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { TongxiangError } from '../../core/index.ts';
 import { fileInvalid, type ParseOptions } from './parse-common.ts';
-import type { CellRow } from './parse-tabular.ts';
+import type { RowBatch, RowSource } from './parse-tabular.ts';
 import { checkXlsxArchive, DEFAULT_ZIP_LIMITS } from './xlsx-zip.ts';
 
 export const DEFAULT_MAX_XLSX_ROWS = 200_000;
@@ -42,11 +42,26 @@ export async function checkXlsxFile(file: string, bytes: Uint8Array, options: Pa
   if (problem) throw fileInvalid(file, problem);
 }
 
-export async function* xlsxRows(file: string, bytes: Uint8Array, options: ParseOptions): AsyncGenerator<CellRow> {
+/** The archive in 64 KiB slices, reporting progress as exceljs pulls them. */
+async function* slices(bytes: Uint8Array, onBytes: ParseOptions['onBytes']): AsyncGenerator<Buffer> {
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < all.length; at += 64 * 1024) {
+    const slice = all.subarray(at, at + 64 * 1024);
+    onBytes?.(at + slice.length, all.length);
+    yield slice;
+  }
+}
+
+/** Rows of the chosen sheet, one per batch (exceljs hands them over one at a time). */
+export function xlsxRows(file: string, bytes: Uint8Array, options: ParseOptions): RowSource {
+  return (onBytes) => sheetRows(file, bytes, options, onBytes);
+}
+
+async function* sheetRows(file: string, bytes: Uint8Array, options: ParseOptions, onBytes: ParseOptions['onBytes']): AsyncGenerator<RowBatch> {
   const { sheet } = options;
   const maxRows = options.maxXlsxRows ?? DEFAULT_MAX_XLSX_ROWS;
   const maxColumns = options.maxXlsxColumns ?? DEFAULT_MAX_XLSX_COLUMNS;
-  const input = Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  const input = Readable.from(slices(bytes, onBytes), { objectMode: false });
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
     worksheets: 'emit',
     sharedStrings: 'cache',
@@ -70,7 +85,7 @@ export async function* xlsxRows(file: string, bytes: Uint8Array, options: ParseO
         if (!chosen) continue;
         const cells: string[] = [];
         for (let c = 1; c < values.length; c++) cells.push(cellText(values[c]).trim());
-        yield { row: row.number, cells };
+        yield { first: row.number, rows: [cells] };
       }
       if (chosen) found = true;
     }

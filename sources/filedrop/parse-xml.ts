@@ -4,21 +4,27 @@
  */
 import iconv from 'iconv-lite';
 import { parseStringPromise } from 'xml2js';
-import { DEFAULT_MAX_XML_DEPTH, decodeText, fileInvalid, strictUtf8, type DropFileReader, type ParseOptions } from './parse-common.ts';
+import { DEFAULT_MAX_XML_DEPTH, decodeText, fileInvalid, gb18030Text, strictUtf8, type DropFileReader, type ParseOptions } from './parse-common.ts';
 
 /** Declared encoding of an XML document, read from its prolog. */
 function decodeXml(file: string, bytes: Uint8Array): { text: string; encoding: string } {
   if ((bytes[0] === 0xef && bytes[1] === 0xbb) || bytes[0] === 0xff || bytes[0] === 0xfe) return decodeText(file, bytes);
   const prolog = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 200)).toString('latin1');
   const declared = /^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(prolog)?.[1]?.toLowerCase();
-  if (declared === undefined || declared === 'utf-8' || declared === 'utf8') {
-    return { text: strictUtf8(file, bytes), encoding: 'utf-8' };
+  if (declared === undefined) {
+    return { text: strictUtf8(file, bytes, 'XML 未声明编码（按规范应为 UTF-8），但内容不是有效的 UTF-8'), encoding: 'utf-8' };
   }
+  if (declared === 'utf-8' || declared === 'utf8') return { text: strictUtf8(file, bytes), encoding: 'utf-8' };
+  const mixed = () => fileInvalid(file, `文件标明为 ${declared.toUpperCase()} 编码，但内容中有无法识别的字节（可能混用了多种编码）`);
   if (['gbk', 'gb2312', 'gb18030', 'cp936'].includes(declared)) {
-    return { text: iconv.decode(Buffer.from(bytes), 'gb18030'), encoding: 'gb18030' };
+    const text = gb18030Text(bytes); // the decoder CSV uses, so a name reads the same in either format
+    if (text === null) throw mixed();
+    return { text, encoding: 'gb18030' };
   }
   if (!iconv.encodingExists(declared)) throw fileInvalid(file, `不支持的 XML 编码“${declared}”`);
-  return { text: iconv.decode(Buffer.from(bytes), declared), encoding: declared };
+  const text = iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), declared);
+  if (text.includes('\uFFFD')) throw mixed();
+  return { text, encoding: declared };
 }
 
 /**

@@ -2,28 +2,28 @@
  * Parsing (解析): a dropped file → raw records keyed by the department's own column names.
  * This is the dispatcher: the format comes from the file name, each format has its own file
  * (parse-csv.ts, parse-xlsx.ts, parse-xml.ts; parse-tabular.ts finds the header of CSV and
- * XLSX). No knowledge of datasets here beyond an optional `isKnownColumn` hint used to find the
- * header row (Excel exports often start with a title line) and the repeated row element in XML.
+ * XLSX; parse-common.ts reads bytes and decides encodings). No knowledge of datasets here beyond
+ * an optional `isKnownColumn` hint used to find the header row (Excel exports often start with a
+ * title line) and the repeated row element in XML.
  *
  * Every failure is DATASET_FILE_INVALID {file, reason} with a reason in Chinese; library errors
  * are translated here and never leak. Reasons never quote cell contents (personal data).
  *
- * Records are produced by async iteration so a streaming implementation fits the same shape;
- * today CSV and XML are decoded whole (files are small, and encoding detection wants the whole
- * byte string), XLSX is read with exceljs's streaming reader once the archive has passed the
- * zip-bomb checks.
+ * Memory: CSV is streamed — the encoding is decided on the first 64 KiB, then the file is read,
+ * decoded and parsed chunk by chunk while `records()` is iterated, so a 1 GB roster costs what a
+ * 10 MB one does. XLSX and XML are read whole (within `maxBytes`): an XLSX must pass the zip-bomb
+ * checks before exceljs's streaming reader sees it, and XML is refused or parsed as a document.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { csvRows } from './parse-csv.ts';
-import { DEFAULT_MAX_BYTES, decodeText, fileInvalid, type DropFileFormat, type DropFileInput, type DropFileReader, type ParseOptions, type RawRecord } from './parse-common.ts';
+import { planCsv, csvRowSource } from './parse-csv.ts';
+import { DEFAULT_MAX_BYTES, fileInvalid, openByteSource, readAll, type DropFileFormat, type DropFileInput, type DropFileReader, type ParseOptions, type RawRecord } from './parse-common.ts';
 import { tabular } from './parse-tabular.ts';
 import { checkXlsxFile, xlsxRows } from './parse-xlsx.ts';
 import { xmlReader } from './parse-xml.ts';
 
 export type { DropFileFormat, DropFileInput, DropFileReader, ParseOptions, RawRecord } from './parse-common.ts';
-export { decodeText, fileInvalid } from './parse-common.ts';
-export { sniffDelimiter } from './parse-csv.ts';
+export { decodeText, detectEncoding, fileInvalid } from './parse-common.ts';
+export { sniffDelimiter, sniffNewline } from './parse-csv.ts';
 export { cellText } from './parse-xlsx.ts';
 export { withinXmlDepth } from './parse-xml.ts';
 
@@ -53,30 +53,19 @@ export async function openDropFile(input: DropFileInput, options: ParseOptions =
         : `不支持的文件类型“${ext || '无扩展名'}”，请提交 CSV、XLSX 或 XML`,
     );
   }
-  let bytes: Uint8Array;
-  if (typeof input === 'string') {
-    try {
-      bytes = await readFile(input);
-    } catch (error) {
-      throw fileInvalid(file, '文件无法读取', error);
-    }
-  } else {
-    bytes = input.bytes;
-  }
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (bytes.byteLength > maxBytes) throw fileInvalid(file, `文件超过 ${Math.floor(maxBytes / 1024 / 1024)} MB`);
-  if (bytes.byteLength === 0) throw fileInvalid(file, '文件为空');
-
+  const source = await openByteSource(file, input, options.maxBytes ?? DEFAULT_MAX_BYTES);
   switch (format) {
     case 'csv': {
-      const { text, encoding } = decodeText(file, bytes);
-      return tabular(file, 'csv', encoding, csvRows(file, text), options);
+      const plan = planCsv(file, source);
+      return tabular(file, 'csv', plan.encoding.encoding, csvRowSource(file, source, plan), options, { rereadable: true });
     }
-    case 'xlsx':
+    case 'xlsx': {
+      const bytes = await readAll(source);
       await checkXlsxFile(file, bytes, options);
-      return tabular(file, 'xlsx', undefined, xlsxRows(file, bytes, options), options);
+      return tabular(file, 'xlsx', undefined, xlsxRows(file, bytes, options), options, { rereadable: false });
+    }
     case 'xml':
-      return xmlReader(file, bytes, options);
+      return xmlReader(file, await readAll(source, options.onBytes), options);
   }
 }
 

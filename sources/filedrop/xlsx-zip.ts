@@ -35,6 +35,7 @@ const CENTRAL_HEADER = 0x02014b50;
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 const DATA_DESCRIPTOR = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
 const NOT_XLSX = '不是有效的 XLSX 文件';
+const TRUNCATED = 'XLSX 文件不完整（可能在复制或上传时被截断），请重新导出后提交';
 
 export interface ZipEntry {
   readonly compressedSize: number;
@@ -116,7 +117,7 @@ export async function checkStreamedSizes(bytes: Uint8Array, limits: ZipLimits = 
     // Sizes known from the header, or (data descriptor) the part runs to the descriptor's signature.
     const sized = !(flags & 0x08) || compressedSize > 0;
     const end = sized ? start + compressedSize : buffer.indexOf(DATA_DESCRIPTOR, start);
-    if (end < 0 || end > bytes.length) return NOT_XLSX;
+    if (end < 0 || end > bytes.length) return TRUNCATED;
     at = sized ? end : end + 16;
 
     const cap = Math.min(limits.maxUnzippedBytes - total, Math.max(limits.ratioFloorBytes, limits.maxRatio * (end - start)));
@@ -134,6 +135,7 @@ export async function checkStreamedSizes(bytes: Uint8Array, limits: ZipLimits = 
 /** Both steps: a Chinese reason to refuse the workbook, or undefined. */
 export async function checkXlsxArchive(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<string | undefined> {
   const entries = readCentralDirectory(bytes);
-  if (!entries) return NOT_XLSX;
+  // A ZIP's directory sits at its end: a file that starts as one and has none was cut short.
+  if (!entries) return bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04 ? TRUNCATED : NOT_XLSX;
   return checkDeclaredSizes(entries, limits) ?? (await checkStreamedSizes(bytes, limits));
 }

@@ -69,8 +69,8 @@ const M1 = { employerCreditCode: creditCode('341504', 'MA2N0005'), employerName:
 const M2 = { employerCreditCode: creditCode('341623', 'MA2P0006'), employerName: '利辛县新城建筑工程有限公司', startDate: '2019-05-06', endDate: null };
 export const H1 = { householdId: 'HH-341504-0007', headName: '欧阳娜娜', headIdNumber: idNumber('341504', '19800101', '002'), members: 3, monthlyAmount: 1234.56, township: '平岗街道', village: '官塘村', approvalDate: '2024-03-15', regionCode: '341504', month: '2025-08' };
 export const H2 = { householdId: 'HH-341623-0011', headName: '诸葛明亮', headIdNumber: idNumber('341623', '19790707', '113'), members: 2, monthlyAmount: 987.65, township: '王人镇', village: '北张村', approvalDate: '2023-11-30', regionCode: '341623', month: '2025-07' };
-const D1 = { fileName: 'yeji-roster-2026-10.csv', department: '341504.mzj', dataset: 'allowance-roster', status: 'LOADED', format: 'csv', encoding: 'GB18030', rowsAccepted: 41, rowsRejected: 1, rowsCurrent: 41, rejections: [{ row: 17, column: '户主身份证号', reason: 'yeji-bad-check-digit' }], attemptedAt: '2026-11-01T02:00:00Z', loadedAt: '2026-11-01T02:00:01Z', reason: null };
-const D2 = { fileName: 'lixin-roster-2026-09.xlsx', department: '341623.mzj', dataset: 'allowance-roster', status: 'FAILED', format: 'xlsx', encoding: null, rowsAccepted: 0, rowsRejected: 0, rowsCurrent: 0, rejections: [], attemptedAt: '2026-10-02T03:00:00Z', loadedAt: null, reason: 'lixin-header-missing' };
+const D1 = { id: 'yeji-report-20261101', fileName: 'yeji-roster-2026-10.csv', department: '341504.mzj', dataset: 'dibao', outcome: 'PARTIALLY_PUBLISHED', version: 3, format: 'csv', encoding: 'GB18030', bytes: 4096, rowsTotal: 42, rowsAccepted: 41, rowsRejected: 1, issues: [{ row: 17, column: '户主身份证号', value: 'yeji-bad-id-value', reason: 'yeji-bad-check-digit' }], reason: null, movedTo: 'yeji-archive-path', reportFiles: [], receivedAt: '2026-11-01T02:00:00Z', finishedAt: '2026-11-01T02:00:01Z' };
+const D2 = { id: 'lixin-report-20261002', fileName: 'lixin-roster-2026-09.xlsx', department: '341623.mzj', dataset: 'dibao', outcome: 'REJECTED', version: null, format: 'xlsx', encoding: null, bytes: 2048, rowsTotal: 0, rowsAccepted: 0, rowsRejected: 0, issues: [], reason: 'lixin-header-missing', movedTo: 'lixin-quarantine-path', reportFiles: [], receivedAt: '2026-10-02T03:00:00Z', finishedAt: '2026-10-02T03:00:01Z' };
 export const PERSON_INSURANCE_ID = idNumber('341623', '19880808', '441');
 export const PERSON_NAME = '上官婉清';
 export const INSURANCE_NAME = '慕容复生';
@@ -105,9 +105,9 @@ function sentinels(): Sentinel[] {
   add('InsuranceRecord', R3, ['contributionBase', 'employerCreditCode', 'employerName', 'startDate'], '341623');
   add('EmploymentRecord', M1, ['employerCreditCode', 'employerName', 'startDate', 'endDate'], '341504');
   add('EmploymentRecord', M2, ['employerCreditCode', 'employerName', 'startDate'], '341504');
-  add('DropFileStatus', D1, ['fileName', 'attemptedAt', 'loadedAt'], '341504', D1.department);
-  add('DropFileStatus', D2, ['fileName', 'attemptedAt', 'reason'], '341623', D2.department);
-  add('DropFileRejection', D1.rejections[0]!, ['column', 'reason'], '341504');
+  add('DropReport', D1, ['id', 'fileName', 'movedTo'], '341504', D1.department);
+  add('DropReport', D2, ['id', 'fileName', 'reason', 'movedTo'], '341623', D2.department);
+  add('QualityIssue', D1.issues[0]!, ['value', 'reason'], '341504');
   out.push({ value: PERSON_NAME, coordinate: 'Person.name', region: '341504' });
   out.push({ value: INSURANCE_NAME, coordinate: 'PersonInsurance.name', region: '341623' });
   return out;
@@ -202,7 +202,9 @@ export async function createFixture(
         upstream.push(info.fieldNodes.map((n) => print(n)).join('\n'));
         return project({ total: 2, items: [H1, H2] }, info.fieldNodes[0]!.selectionSet, info);
       },
-      dropFiles: () => [D1, D2],
+      dropReports: () => [D1, D2],
+      datasetVersions: () => [],
+      datasetStatus: () => [],
       person: (_r, a: { idNumber: string }) => ({ idNumber: a.idNumber }),
     },
     Person: {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, PubSub } from '@graphql-mesh/utils';
@@ -152,46 +152,57 @@ describe('@tongxiang/filedrop-handler', () => {
     expect((await run(schema, PAGE, { first: -1 })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('shows departments what happened to their files, failures with their reason', async () => {
+  it('reports to departments what happened to their files, rejections with their reason, originals kept in quarantine', async () => {
     await writeFile(join(base, 'drop', '341504.mzj', 'dibao', '叶集区低保名册-2026-11.xlsx'), Buffer.from('not a workbook at all'));
     const gbkMissingId = iconv.encode('户编号,户主姓名,保障人数,保障金额（元）\r\n341623-2026-000009,x,1,600\r\n', 'gbk');
     await writeFile(join(base, 'drop', '341623.mzj', 'dibao', '利辛县低保名册-2026-11.csv'), gbkMissingId);
     const { schema } = await start();
-    const result = await run(schema, `{ dropFiles { fileName department dataset status rowsAccepted rowsRejected rowsCurrent reason format encoding loadedAt attemptedAt rejections { row column reason } } }`);
+    const result = await run(schema, `{ dropReports { fileName department dataset outcome version rowsAccepted rowsRejected reason format encoding movedTo issues { row column value reason } } }`);
     expect(result.errors).toBeUndefined();
-    const files = result.data!.dropFiles as Array<Record<string, unknown>>;
-    expect(files).toHaveLength(6);
-    expect(files.find((f) => f.fileName === '叶集区低保名册-2026-11.xlsx')).toMatchObject({
-      department: '341504.mzj', dataset: 'dibao', status: 'FAILED', rowsAccepted: 0, rowsCurrent: 0, loadedAt: null,
-      reason: expect.stringContaining('XLSX'),
+    const reports = result.data!.dropReports as Array<Record<string, unknown>>;
+    expect(reports).toHaveLength(6);
+    expect(reports.find((f) => f.fileName === '叶集区低保名册-2026-11.xlsx')).toMatchObject({
+      department: '341504.mzj', dataset: 'dibao', outcome: 'REJECTED', version: null, movedTo: expect.stringContaining('/quarantine/'),
     });
-    expect(files.find((f) => f.fileName === '利辛县低保名册-2026-11.csv')).toMatchObject({
-      status: 'FAILED', encoding: 'gb18030', reason: expect.stringContaining('户主公民身份号码'),
+    const missing = reports.find((f) => f.fileName === '利辛县低保名册-2026-11.csv')!;
+    expect(missing).toMatchObject({ outcome: 'REJECTED', encoding: 'gb18030', reason: expect.stringContaining('户主公民身份号码') });
+    expect(await readFile(join(base, 'drop', String(missing.movedTo)))).toEqual(gbkMissingId);
+    expect(reports.find((f) => f.fileName === '利辛县低保名册-2026-10.csv')).toMatchObject({
+      outcome: 'PUBLISHED', rowsAccepted: 4, rowsRejected: 0, encoding: 'gb18030', format: 'csv',
     });
-    expect(files.find((f) => f.fileName === '利辛县低保名册-2026-10.csv')).toMatchObject({
-      status: 'LOADED', rowsAccepted: 4, rowsRejected: 0, rowsCurrent: 4, encoding: 'gb18030', format: 'csv',
-    });
-    const only = await run(schema, `{ dropFiles(department: "341623.mzj") { fileName } }`);
-    expect((only.data!.dropFiles as unknown[]).length).toBe(3);
+    const only = await run(schema, `{ dropReports(department: "341623.mzj") { fileName } }`);
+    expect((only.data!.dropReports as unknown[]).length).toBe(3);
   });
 
-  it('logs one line per file without names or ID numbers', async () => {
+  it('logs without names or ID numbers', async () => {
     await start();
-    const lines = logged.filter((l) => l.includes('dibao/'));
-    expect(lines).toHaveLength(4);
     for (const h of demo) {
       expect(logged.join('\n')).not.toContain(h.headIdNumber);
       expect(logged.join('\n')).not.toContain(h.headName);
     }
   });
 
-  it('reloads the drop folder on demand, skipping unchanged files', async () => {
+  it('ingests newly dropped files on demand; a file dropped again with the same bytes makes no new version', async () => {
     const { handler, schema } = await start();
     await writeDemoDrops(join(base, 'drop'), roster('341623', '2026-11', 2));
-    const report = await handler.reloadDropFolder();
-    expect(report.files.map((f) => f.status).sort()).toEqual(['loaded', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    const first = await handler.reloadDropFolder();
+    expect(first.reports.map((r) => r.outcome)).toEqual(['published']);
     const page = (await run(schema, PAGE, { month: '2026-11' })).data!.allowanceHouseholds as { total: number };
     expect(page.total).toBe(2);
+    const versions = await run(schema, `{ datasetVersions(dataset: "dibao", department: "341623.mzj") { version } }`);
+    expect((versions.data!.datasetVersions as unknown[]).length).toBe(3);
+    await writeDemoDrops(join(base, 'drop'), roster('341623', '2026-11', 2));
+    const again = await handler.reloadDropFolder();
+    expect(again.reports.map((r) => r.outcome)).toEqual(['unchanged']);
+  });
+
+  it('shows each department’s freshness against the monthly cycle', async () => {
+    const { schema } = await start();
+    const result = await run(schema, `{ datasetStatus { dataset department currentVersion state cycle } }`);
+    expect(result.errors).toBeUndefined();
+    const rows = result.data!.datasetStatus as Array<Record<string, unknown>>;
+    expect(rows.map((r) => r.department).sort()).toEqual(['341504.mzj', '341623.mzj']);
+    for (const r of rows) expect(r).toMatchObject({ dataset: 'dibao', cycle: 'monthly', currentVersion: 2 });
   });
 
   it('is ready while running and closes its store when Mesh is destroyed', async () => {

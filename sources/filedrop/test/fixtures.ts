@@ -7,7 +7,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { idNumberCheckDigit } from '../../../core/index.ts';
+import { idNumberCheckDigit, TongxiangError } from '../../../core/index.ts';
 import type { DemoAllowanceHousehold } from '../../demo-data/model.ts';
 
 /** A valid ID number born 1970-01-01 + i days in `region`. */
@@ -182,4 +182,23 @@ export function xlsxBomb(megabytes: number, { lie = false } = {}): Buffer {
   const tail = '</sheetData></worksheet>';
   const sheet = Buffer.from(head + row.repeat(Math.ceil((megabytes * 1024 * 1024) / row.length)) + tail, 'utf8');
   return xlsxArchive(sheet, lie ? 64 * 1024 : undefined);
+}
+
+/** The reason of the DATASET_FILE_INVALID `promise` rejects with (fails the test otherwise). */
+export async function fileInvalidReason(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof TongxiangError) || error.code !== 'DATASET_FILE_INVALID') {
+    throw new Error(`expected DATASET_FILE_INVALID, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  }
+  return String(error.fields.reason);
+}
+
+/** Headers every department also writes in English (ASCII only): the dataset's English aliases. */
+export const ENGLISH_HEADERS = ['household_id', 'head_name', 'id_number', 'members', 'monthly_amount', 'region_code', 'month'];
+
+export function englishCells(h: DemoAllowanceHousehold, i: number): string[] {
+  return [h.householdId, `Zhang Wei ${i}`, h.headIdNumber, String(h.members), h.monthlyAmount.toFixed(2), h.regionCode, h.month];
 }

@@ -130,14 +130,16 @@ describe('header aliases', () => {
 });
 
 describe('row rejections', () => {
-  it('rejects a bad check digit with the row number, the department’s header and a reason, never the value', async () => {
+  it('rejects a bad check digit with the row number, the department’s header and the cell as written, never quoting it in the reason', async () => {
     const good = household('341504', '2026-10', 0);
     const bad = household('341504', '2026-10', 1, { headIdNumber: withWrongCheckDigit(idNumber('341504', 1)) });
-    const result = await mapRecords(dibao, reader(STANDARD_HEADERS, [standardCells(good), standardCells(bad)]), { file: 'x.csv' });
+    const cells = standardCells(bad);
+    cells[2] = ` ${bad.headIdNumber}\u3000`;
+    const result = await mapRecords(dibao, reader(STANDARD_HEADERS, [standardCells(good), cells]), { file: 'x.csv' });
     expect(result.rows.map((r) => r.values.householdId)).toEqual([good.householdId]);
     expect(result.rowsRejected).toBe(1);
-    expect(result.rejections).toEqual([{ row: 3, column: '户主身份证号', reason: expect.stringContaining('校验码') }]);
-    expect(JSON.stringify(result.rejections)).not.toContain(bad.headIdNumber);
+    expect(result.rejections).toEqual([{ row: 3, column: '户主身份证号', value: bad.headIdNumber, reason: expect.stringContaining('校验码') }]);
+    expect(result.rejections[0]!.reason).not.toContain(bad.headIdNumber);
     expect(JSON.stringify(result.rejections)).not.toContain(bad.headName);
   });
 
@@ -149,7 +151,11 @@ describe('row rejections', () => {
     cells[7] = '去年春天';
     const result = await mapRecords(dibao, reader(STANDARD_HEADERS, [cells]), { file: 'x.csv' });
     expect(result.rowsRejected).toBe(1);
-    expect(result.rejections.map((r) => r.column)).toEqual(['户主姓名', '家庭人口', '批准日期']);
+    expect(result.rejections.map((r) => [r.column, r.value])).toEqual([
+      ['户主姓名', ''],
+      ['家庭人口', '三人'],
+      ['批准日期', '去年春天'],
+    ]);
   });
 
   it('rejects rows outside the department’s jurisdiction', async () => {
@@ -160,14 +166,16 @@ describe('row rejections', () => {
       jurisdiction: '341504',
     });
     expect(result.rows).toHaveLength(1);
-    expect(result.rejections[0]).toMatchObject({ row: 3, column: '行政区划代码' });
+    expect(result.rejections[0]).toMatchObject({ row: 3, column: '行政区划代码', value: '341623' });
+    expect(result.rejections[0]!.reason).toContain('341504');
+    expect(result.rejections[0]!.reason).not.toContain('341623');
   });
 
   it('rejects a second row with the same household and month', async () => {
     const h = household('341504', '2026-10', 0);
     const result = await mapRecords(dibao, reader(STANDARD_HEADERS, [standardCells(h), standardCells(h)]), { file: 'x.csv' });
     expect(result.rows).toHaveLength(1);
-    expect(result.rejections[0]).toMatchObject({ row: 3, reason: expect.stringContaining('第 2 行') });
+    expect(result.rejections[0]).toMatchObject({ row: 3, column: '户编号 + 保障月份', value: `${h.householdId} + 2026-10`, reason: expect.stringContaining('第 2 行') });
   });
 
   it('counts every rejected row but keeps only the first reasons', async () => {

@@ -9,7 +9,7 @@ import { DIBAO_DATASET_PATH, loadDatasetDefinition } from '../dataset.ts';
 import { createAliasIndex } from '../map.ts';
 import { openDropFile, parseDropFile, type ParseOptions } from '../parse.ts';
 import { checkDeclaredSizes, readCentralDirectory } from '../xlsx-zip.ts';
-import { collect, csv, households, sheetRowXml, STANDARD_HEADERS, standardCells, tempDir, xlsxArchive, xlsxBomb } from './fixtures.ts';
+import { collect, csv, fileInvalidReason, households, sheetRowXml, STANDARD_HEADERS, standardCells, tempDir, xlsxArchive, xlsxBomb } from './fixtures.ts';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let options: ParseOptions;
@@ -103,9 +103,77 @@ describe('CSV', () => {
     expect(records[0]!.row).toBe(4);
   });
 
-  it('refuses an unclosed quote with the line', async () => {
-    const error = await expectInvalid(collect(parseDropFile(await put('bad.csv', `${csv(table)}"unterminated,1\n`), options)));
+  it('reads a file mixing LF, CRLF and CR line ends as one record per line, without stray CRs', async () => {
+    const lines = table.map((r) => r.join(','));
+    const text = `${lines[0]}\r\n${lines[1]}\n${lines[2]}\r${lines[3]}\r\n`;
+    const records = await collect(parseDropFile(await put('mixed.csv', text), options));
+    expect(records.map((r) => r.fields['户编号'])).toEqual(rows.map((r) => r.householdId));
+    expect(records.map((r) => r.fields['保障月份'])).toEqual(['2026-10', '2026-10', '2026-10']);
+    expect(records.map((r) => r.row)).toEqual([2, 3, 4]);
+  });
+
+  it('reads a GBK file whose lines end in CR alone (Excel "CSV (Macintosh)")', async () => {
+    const reader = await openDropFile(await put('mac.csv', iconv.encode(csv(table, { eol: '\r' }), 'gbk')), options);
+    expect(reader.headers).toEqual(STANDARD_HEADERS);
+    const records = await collect(reader.records());
+    expect(records.map((r) => r.fields['户主姓名'])).toEqual(rows.map((r) => r.headName));
+    expect(records[2]!.fields['保障月份']).toBe('2026-10');
+  });
+
+  it.each([
+    ['𠮷', 'U+20BB7, four bytes in GB18030'],
+    ['䶮', 'U+4DAE'],
+  ])('reads the rare name character %s (%s) from a GB18030 file exactly', async (char) => {
+    const t = table.map((r) => [...r]);
+    t[1]![1] = `刘${char}`;
+    t[2]![6] = `${char}家村`;
+    const bytes = iconv.encode(csv(t, { eol: '\r\n' }), 'gb18030');
+    expect(bytes.includes(0x3f)).toBe(false); // no '?' stand-in: the encoder knew the character
+    const reader = await openDropFile(await put('rare.csv', bytes), options);
+    expect(reader.encoding).toBe('gb18030');
+    const records = await collect(reader.records());
+    expect(records[0]!.fields['户主姓名']).toBe(`刘${char}`);
+    expect(records[1]!.fields['村（社区）']).toBe(`${char}家村`);
+  });
+
+  it('numbers repeated headers (备注, 备注#2) so that both columns are kept', async () => {
+    const text = csv([[...STANDARD_HEADERS, '备注', '备注'], [...standardCells(rows[0]!), '低保', '复核']]);
+    const reader = await openDropFile(await put('dup.csv', text), options);
+    expect(reader.headers.slice(-2)).toEqual(['备注', '备注#2']);
+    const [record] = await collect(reader.records());
+    expect([record!.fields['备注'], record!.fields['备注#2']]).toEqual(['低保', '复核']);
+  });
+
+  it('reads a header without data rows: the headers are known and there are no records', async () => {
+    const reader = await openDropFile(await put('header-only.csv', `\uFEFF${STANDARD_HEADERS.join(',')}\r\n`), options);
+    expect(reader.headers).toEqual(STANDARD_HEADERS);
+    expect(await collect(reader.records())).toEqual([]);
+  });
+
+  it('refuses an empty file, from a path or from bytes', async () => {
+    expect(await fileInvalidReason(openDropFile(await put('empty.csv', ''), options))).toBe('文件为空');
+    expect(await fileInvalidReason(openDropFile({ name: 'empty.csv', bytes: new Uint8Array() }, options))).toBe('文件为空');
+  });
+
+  it('refuses a file of blank lines (or a BOM alone) as having no header', async () => {
+    expect(await fileInvalidReason(openDropFile(await put('blank.csv', '\n,,,\r\n\n'), options))).toContain('没有表头');
+    expect(await fileInvalidReason(openDropFile(await put('bom.csv', Buffer.from([0xef, 0xbb, 0xbf])), options))).toContain('没有表头');
+  });
+
+  it('refuses a workbook renamed to .csv, saying what it is', async () => {
+    const reason = await fileInvalidReason(openDropFile(await put('roster.csv', xlsxArchive(sheetRowXml(1, ['a']))), options));
+    expect(reason).toContain('ZIP');
+  });
+
+  it('refuses garbage without NUL bytes that is neither UTF-8 nor GB18030', async () => {
+    const garbage = Buffer.from(Array.from({ length: 600 }, (_, i) => (i % 7 === 0 ? 0xff : 0x80 + (i % 100))));
+    expect(await fileInvalidReason(openDropFile(await put('garbage.csv', garbage), options))).toContain('无法识别文件编码');
+  });
+
+  it('refuses an unclosed quote with the row it starts on', async () => {
+    const error = await expectInvalid(collect(parseDropFile(await put('bad.csv', `${csv(table)}"unterminated,1\n2,3\n`), options)));
     expect(String(error.fields.reason)).toMatch(/引号/);
+    expect(String(error.fields.reason)).toContain(`第 ${table.length + 1} 行`);
   });
 
   it('refuses binary content posing as CSV', async () => {
@@ -195,6 +263,18 @@ describe('XLSX', () => {
     expect(String(wide.fields.reason)).toMatch(/超过 8 列/);
   });
 
+  it('refuses a truncated workbook as incomplete', async () => {
+    const bytes = await workbook((wb) => {
+      const ws = wb.addWorksheet('低保名册');
+      ws.addRow(STANDARD_HEADERS);
+      for (const r of households('341504', '2026-10', 50)) ws.addRow(standardCells(r));
+    });
+    for (const keep of [0.5, 0.98]) {
+      const reason = await fileInvalidReason(openDropFile(await put(`cut-${keep}.xlsx`, bytes.subarray(0, Math.floor(bytes.length * keep))), options));
+      expect(reason).toContain('不完整');
+    }
+  });
+
   it('refuses Excel 97-2003 .xls with advice', async () => {
     const error = await expectInvalid(openDropFile(await put('old.xls', randomBytes(64)), options));
     expect(String(error.fields.reason)).toMatch(/xlsx/);
@@ -239,6 +319,22 @@ describe('XML', () => {
   it('refuses entity declarations (billion laughs)', async () => {
     const lol = `<?xml version="1.0"?>\n<!ENTITY lol "lol"><名册/>`;
     await expectInvalid(openDropFile(await put('lol.xml', lol), options));
+  });
+
+  it('refuses a billion-laughs document before expanding any entity', async () => {
+    const levels = Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`).join('');
+    const lol = `<?xml version="1.0"?><!DOCTYPE 名册 [<!ENTITY lol0 "lol">${levels}]><名册><家庭><户编号>&lol9;</户编号><户主姓名>a</户主姓名></家庭></名册>`;
+    expect(await fileInvalidReason(openDropFile(await put('lol9.xml', lol), options))).toContain('DOCTYPE');
+  });
+
+  it('refuses GBK bytes in a document that declares no encoding (UTF-8 by the XML rules)', async () => {
+    const reason = await fileInvalidReason(openDropFile(await put('undeclared.xml', iconv.encode(chinese().replace(/^<\?xml[^>]*>/, ''), 'gbk')), options));
+    expect(reason).toContain('UTF-8');
+  });
+
+  it('refuses a document declared GBK with bytes GBK cannot decode', async () => {
+    const bytes = Buffer.concat([iconv.encode(chinese('GBK').replace('</名册>', ''), 'gbk'), Buffer.from([0xff, 0xff]), Buffer.from('</名册>')]);
+    expect(await fileInvalidReason(openDropFile(await put('bad-gbk.xml', bytes), options))).toContain('GBK');
   });
 
   it('refuses nesting deeper than the bound', async () => {
