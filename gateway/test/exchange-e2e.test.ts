@@ -3,10 +3,14 @@
  * by the graph, a subscriber's webhook receives the signed change event, a rollback publishes an
  * earlier version again, and hostile uploads are refused before anything is written.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idNumberCheckDigit } from '../../core/index.ts';
+import { runDropCli } from '../drops/cli.ts';
 import { verifyEventSignature } from '../exchange/index.ts';
 import { startTestHub, type TestHub } from './harness.ts';
 
@@ -117,5 +121,32 @@ describe('file-drop exchange through the hub', () => {
     expect((other.json.error as { code: string }).code).toBe('FORBIDDEN_ACTION');
     const anonymous = await fetch(`${t.hub.url}/drops/dibao/x.csv`, { method: 'PUT', body: 'a,b\r\n' });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('tongxiang drop ingest uploads a file with progress and prints the report; a rejected file exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'drop-cli-'));
+    try {
+      const good = join(dir, '叶集区低保名册-2027-01.csv');
+      await writeFile(good, roster('2027-01', 2));
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), env: {}, fetch, tty: false };
+      const code = await runDropCli(['ingest', good, '--dataset', 'dibao', '--url', t.hub.graphqlUrl, '--token', t.token], io);
+      expect(code).toBe(0);
+      expect(out.join('')).toContain('已发布 / published');
+      expect(err.join('')).toContain('上传 / uploading 100%');
+
+      const bad = join(dir, '叶集区低保名册-2027-02.csv');
+      await writeFile(bad, '户编号,户主姓名\r\nHH-1,某\r\n');
+      out.length = 0;
+      const rejected = await runDropCli(['ingest', bad, '--dataset', 'dibao', '--url', t.hub.graphqlUrl, '--token', t.token], io);
+      expect(rejected).toBe(1);
+      expect(out.join('')).toContain('已拒绝，上一版本继续提供 / rejected');
+      expect(out.join('')).toMatch(/原因 \/ reason: .*户主公民身份号码/);
+
+      expect(await runDropCli(['ingest', good, '--url', t.hub.graphqlUrl, '--token', t.token], io)).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
