@@ -1,0 +1,144 @@
+/**
+ * End-to-end support: a hub on its embedded defaults (demo sources, local issuer, demo sign-in)
+ * in a temporary data directory, and Debian's Chromium driven by playwright-core — never a
+ * downloaded browser. Every request the page makes is checked: one for any host other than the
+ * hub's loopback address is aborted and recorded (`offLoopback`), so a test can assert the
+ * console works with no internet and never tries to reach it.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { loadConfig } from '../../gateway/config.ts';
+import { silentLogger } from '../../gateway/log.ts';
+import { startHub, type Hub } from '../../gateway/server.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Where screenshots for the README go. */
+export const SCREENSHOT_DIR = new URL('../../docs/console/', import.meta.url).pathname;
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM);
+}
+
+export interface ConsoleHub {
+  readonly hub: Hub;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+/** `npm start` in a temporary directory: demo upstreams, PGlite, local issuer, port 0. */
+export async function startConsoleHub(): Promise<ConsoleHub> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-console-'));
+  const hub = await startHub(loadConfig({ env: {}, overrides: { port: 0, dataDir, demo: true, shutdownGraceMs: 5000 } }), { logger: silentLogger });
+  return {
+    hub,
+    dataDir,
+    async close() {
+      await hub.close();
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    },
+  };
+}
+
+export interface ConsoleBrowser {
+  readonly browser: Browser;
+  /** Requests the pages tried to make to anything but the hub (aborted). */
+  readonly offLoopback: string[];
+  /** Console errors and uncaught page errors, for the test to assert on. */
+  readonly pageErrors: string[];
+  /** A fresh context (own storage) and page at 1366×768, the office screen. */
+  newPage(options?: { lang?: 'zh' | 'en' }): Promise<{ context: BrowserContext; page: Page }>;
+  close(): Promise<void>;
+}
+
+export async function openBrowser(hubUrl: string): Promise<ConsoleBrowser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'tongxiang-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  const allowed = new URL(hubUrl).host;
+  const offLoopback: string[] = [];
+  const pageErrors: string[] = [];
+  const contexts: BrowserContext[] = [];
+  return {
+    browser,
+    offLoopback,
+    pageErrors,
+    async newPage(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', baseURL: hubUrl });
+      contexts.push(context);
+      await context.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.protocol === 'data:' || url.protocol === 'blob:' || url.host === allowed) return route.continue();
+        offLoopback.push(url.href);
+        return route.abort('blockedbyclient');
+      });
+      if (options.lang === 'en') await context.addInitScript(() => localStorage.setItem('tongxiang.console.lang', 'en'));
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+      });
+      return { context, page };
+    },
+    async close() {
+      await Promise.allSettled(contexts.map((c) => c.close()));
+      await browser.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in on the demo form as `role` of `department` and waits for the navigation. */
+export async function demoSignIn(page: Page, department: string, role: string): Promise<void> {
+  await page.goto('/console/');
+  await page.locator('#demo-dept').selectOption(department);
+  await page.locator('#demo-role').selectOption(role);
+  await page.locator('form[aria-labelledby="demo-title"] button[type="submit"]').click();
+  await page.locator('nav.side').waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.TONGXIANG_SCREENSHOTS !== '1') return;
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: false });
+}
+
+/** Visible text that contains Chinese characters outside data values (`data-i18n-exempt`). */
+export async function untranslatedText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const cjk = /[\u3400-\u9fff\uf900-\ufaff\u{20000}-\u{2ffff}]/u;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent ?? '';
+      if (!cjk.test(text)) continue;
+      const el = node.parentElement;
+      if (!el || el.closest('[data-i18n-exempt]') || el.closest('[lang="zh-CN"]') || el.closest('.graphiql-container')) continue;
+      const style = getComputedStyle(el);
+      if (style.display === 'none' || style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+      found.push(text.trim());
+    }
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('[aria-label],[title],[placeholder]'))) {
+      if (el.closest('[data-i18n-exempt]') || el.closest('[lang="zh-CN"]')) continue;
+      for (const attr of ['aria-label', 'title', 'placeholder']) {
+        const v = el.getAttribute(attr);
+        if (v && cjk.test(v)) found.push(`${attr}=${v}`);
+      }
+    }
+    return found;
+  });
+}
