@@ -47,6 +47,11 @@ const log = (line: string) => process.stderr.write(line + '\n');
 // ---------------------------------------------------------------------------------------------
 // Settings
 
+/** The unloaded-latency phase: these targets, one connection, shorter runs. */
+const LATENCY_TARGETS: readonly TargetId[] = ['A', 'E', 'R', 'L', 'B'];
+const LATENCY_CONNECTIONS = 1;
+const latencyDurationS = (durationS: number) => Math.max(1, Math.round(durationS * 0.6));
+
 function settingsFrom(argv: string[]): Settings & { docs: boolean; auditRecords: number } {
   const { values } = parseArgs({
     args: argv,
@@ -374,7 +379,11 @@ async function main(): Promise<number> {
   // The audit writer and verifier: a few seconds per 10,000 records and algorithm on a slow box.
   const auditS = (settings.auditRecords / 10_000) * 2 * 4;
   // Start-up: the upstreams and six servers, five of them hubs with their contracts.
-  const estimateS = queries0 * targets0 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) + 30 + auditS;
+  const estimateS =
+    queries0 * targets0 * (settings.warmupS + settings.runs * (settings.durationS + 0.5)) +
+    queries0 * LATENCY_TARGETS.length * (1 + settings.runs * (latencyDurationS(settings.durationS) + 0.5)) +
+    30 +
+    auditS;
   const worstS = estimateS + queries0 * targets0 * settings.runs * settings.retries * (settings.durationS + 2) + 2 * auditS;
   // Hard bound on the whole run: the worst case (every run repeated) plus start-up slack.
   const limitS = Math.round(worstS * 1.5 + 120);
@@ -451,7 +460,7 @@ async function main(): Promise<number> {
 
     const records: RunRecord[] = [];
     const discarded: RunRecord[] = [];
-    const measure = async (q: BenchQuery, id: TargetId, run: number, durationS: number, attempt = 1): Promise<RunRecord> => {
+    const measure = async (q: BenchQuery, id: TargetId, run: number, durationS: number, attempt = 1, connections = settings.connections): Promise<RunRecord> => {
       // A full collection in the measured target's process first: each run starts from a settled heap.
       await targets[id].gc();
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -460,7 +469,7 @@ async function main(): Promise<number> {
         body: requestBody(q),
         expectBody: expected.get(q.id)!,
         headers: headersOf(targets[id]),
-        connections: settings.connections,
+        connections,
         durationS,
       };
       const redis = targets[id].redis;
@@ -501,9 +510,9 @@ async function main(): Promise<number> {
     };
     const foreignCores = (r: RunRecord) => (r.foreignCpuMs === null ? 0 : Math.max(0, r.foreignCpuMs) / r.wallMs);
     /** A measured run, repeated (bounded) while other processes took more than --max-foreign cores. */
-    const measureQuietly = async (q: BenchQuery, id: TargetId, run: number): Promise<RunRecord> => {
+    const measureQuietly = async (q: BenchQuery, id: TargetId, run: number, connections = settings.connections, durationS = settings.durationS): Promise<RunRecord> => {
       for (let attempt = 1; ; attempt++) {
-        const r = await measure(q, id, run, settings.durationS, attempt);
+        const r = await measure(q, id, run, durationS, attempt, connections);
         if (foreignCores(r) <= settings.maxForeignCores) return r;
         if (attempt > settings.retries) return { ...r, disturbed: true };
         discarded.push(r);
@@ -536,6 +545,25 @@ async function main(): Promise<number> {
       }
     }
 
+    // Unloaded latency: one connection, closed loop — what a single caller waits, without the
+    // queueing that dominates p50 at saturation (where p50 ≈ connections / throughput, so any
+    // throughput loss shows as milliseconds of "added" p50). The p50 targets are judged here.
+    const latencyRecords: RunRecord[] = [];
+    const latencyJob = { ...settings, connections: LATENCY_CONNECTIONS };
+    for (const q of queries) {
+      for (const id of LATENCY_TARGETS) {
+        const w = await measure(q, id, 0, Math.min(settings.warmupS, 1) || 0.5, 1, latencyJob.connections);
+        latencyRecords.push(w);
+      }
+      for (let run = 1; run <= settings.runs; run++) {
+        for (const id of rotated(LATENCY_TARGETS, run - 1)) {
+          const r = await measureQuietly(q, id, run, LATENCY_CONNECTIONS, latencyDurationS(settings.durationS));
+          latencyRecords.push(r);
+          log(`  ${q.id} ${id} 1 connection ${run}/${settings.runs}  ${Math.round(r.load.rps)} req/s  p50 ${r.load.latencyMs.p50.toFixed(2)} ms  p99 ${r.load.latencyMs.p99.toFixed(2)} ms` + (r.disturbed ? '  (DISTURBED, kept)' : ''));
+        }
+      }
+    }
+
     // The audit trail's offline pieces, after the load (the targets sit idle meanwhile).
     settleHeap();
     log(`bench: audit writer and verifier, ${settings.auditRecords.toLocaleString('en-US')} access records per chain, SHA-256 and SM3`);
@@ -548,6 +576,7 @@ async function main(): Promise<number> {
     }
 
     const summaries = queries.flatMap((q) => TARGET_IDS.map((id) => summarize(records, q.id, id)));
+    const latency = queries.flatMap((q) => LATENCY_TARGETS.map((id) => summarize(latencyRecords, q.id, id)));
     const report: BenchReport = {
       version: 2,
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -565,6 +594,7 @@ async function main(): Promise<number> {
       queries,
       summaries,
       records,
+      latency: { connections: LATENCY_CONNECTIONS, summaries: latency, records: latencyRecords },
       discarded,
       auditVerifier,
       wallS: (Date.now() - started) / 1000,
