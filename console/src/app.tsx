@@ -57,7 +57,7 @@ export function App() {
       </a>
       <header className="top">
         <div className="brand">
-          <span className="logo" aria-hidden="true">
+          <span className="logo" aria-hidden="true" data-i18n-exempt="">
             通
           </span>
           <div>
