@@ -60,26 +60,6 @@ function publicKeys(jwks: { keys: JWK[] }): { keys: JWK[] } {
   };
 }
 
-/** Buffered appends to a file handle. */
-class LineWriter {
-  private chunks: string[] = [];
-  private size = 0;
-  constructor(private readonly handle: FileHandle) {}
-  async line(value: unknown): Promise<void> {
-    const text = JSON.stringify(value) + '\n';
-    this.chunks.push(text);
-    this.size += text.length;
-    if (this.size >= FLUSH_BYTES) await this.flush();
-  }
-  async flush(): Promise<void> {
-    if (this.chunks.length === 0) return;
-    const text = this.chunks.join('');
-    this.chunks = [];
-    this.size = 0;
-    await this.handle.write(text);
-  }
-}
-
 interface InstanceExport {
   phase: 'in' | 'tail' | 'done';
   readonly firstSeq: number;
@@ -89,6 +69,99 @@ interface InstanceExport {
   lastCheckpointSeq: number | null;
   /** Records past `to`, waiting for the checkpoint that signs them. */
   tail: RecordEntry[];
+}
+
+/** Checks the range before anything is read or written: BAD_USER_INPUT when it is not one. */
+export function checkExportRange(range: { from?: string; to?: string }): void {
+  const fromMs = rangeBound(range.from, 'from');
+  const toMs = rangeBound(range.to, 'to');
+  if (fromMs !== null && toMs !== null && fromMs > toMs) throw badInput(`the export's "from" (${range.from}) is after its "to" (${range.to})`);
+}
+
+/**
+ * The export of `entries` (in log order) for `range`, as JSON lines (each ending in `\n`): the
+ * header first, then the entries. What `writeExport` writes to a file and `GET /audit/export`
+ * streams to an auditor. `onDone` is told the counts once the last line has been produced.
+ */
+export async function* exportLines(
+  entries: AsyncIterable<LogEntry>,
+  range: { from?: string; to?: string },
+  jwks: { keys: JWK[] },
+  onDone?: (counts: { records: number; checkpoints: number }) => void,
+): AsyncGenerator<string> {
+  checkExportRange(range);
+  const fromMs = rangeBound(range.from, 'from');
+  const toMs = rangeBound(range.to, 'to');
+  let records = 0;
+  let checkpoints = 0;
+  const line = (value: unknown) => JSON.stringify(value) + '\n';
+  const header: ExportHeader = { kind: 'export', format: EXPORT_FORMAT, from: range.from ?? null, to: range.to ?? null, createdAt: new Date().toISOString(), jwks: publicKeys(jwks) };
+  yield line(header);
+  const instances = new Map<string, InstanceExport>();
+  const recordLine = (ex: InstanceExport, entry: RecordEntry): string => {
+    records++;
+    if (entry.record.seq > ex.lastSeq) ex.lastSeq = entry.record.seq;
+    return line(entry);
+  };
+  const checkpointLine = (ex: InstanceExport, entry: CheckpointEntry): string => {
+    checkpoints++;
+    if (ex.lastCheckpointSeq === null || entry.seq > ex.lastCheckpointSeq) ex.lastCheckpointSeq = entry.seq;
+    return line(entry);
+  };
+
+  for await (const entry of entries) {
+    if (entry.kind === 'record') {
+      const { instance, seq, time } = entry.record;
+      const ms = Date.parse(time);
+      const ex = instances.get(instance);
+      if (ex === undefined) {
+        if ((fromMs === null || ms >= fromMs) && (toMs === null || ms <= toMs)) {
+          const started: InstanceExport = { phase: 'in', firstSeq: seq, lastSeq: seq, lastCheckpointSeq: null, tail: [] };
+          instances.set(instance, started);
+          yield recordLine(started, entry);
+        }
+        continue;
+      }
+      if (ex.phase === 'in') {
+        if (toMs === null || ms <= toMs) {
+          yield recordLine(ex, entry);
+        } else if (ex.lastCheckpointSeq === ex.lastSeq) {
+          ex.phase = 'done'; // the exported tail is signed already
+        } else {
+          ex.phase = 'tail';
+          ex.tail.push(entry);
+        }
+      } else if (ex.phase === 'tail') {
+        ex.tail.push(entry);
+        if (toMs === null || ms <= toMs) {
+          // A record of the range written after later ones (a slow request: records carry their
+          // arrival time, the chain their write order): the range goes on, contiguous.
+          for (const r of ex.tail) yield recordLine(ex, r);
+          ex.tail = [];
+          ex.phase = 'in';
+        } else if (ex.tail.length > MAX_TAIL_RECORDS) {
+          ex.phase = 'done'; // no checkpoint in sight: the tail stays unsigned
+          ex.tail = [];
+        }
+      }
+      continue;
+    }
+    const ex = instances.get(entry.instance);
+    if (ex === undefined) continue;
+    if (entry.seq >= ex.firstSeq && entry.seq <= ex.lastSeq) {
+      yield checkpointLine(ex, entry);
+      if (ex.phase === 'tail' && entry.seq === ex.lastSeq) {
+        ex.phase = 'done';
+        ex.tail = [];
+      }
+    } else if (ex.phase === 'tail' && ex.tail.some((r) => r.record.seq === entry.seq)) {
+      for (const r of ex.tail) if (r.record.seq <= entry.seq) yield recordLine(ex, r);
+      yield checkpointLine(ex, entry);
+      ex.phase = 'done';
+      ex.tail = [];
+    }
+  }
+  onDone?.({ records, checkpoints });
 }
 
 /**
@@ -101,9 +174,7 @@ export async function writeExport(
   range: { from?: string; to?: string },
   jwks: { keys: JWK[] },
 ): Promise<{ records: number; checkpoints: number }> {
-  const fromMs = rangeBound(range.from, 'from');
-  const toMs = rangeBound(range.to, 'to');
-  if (fromMs !== null && toMs !== null && fromMs > toMs) throw badInput(`the export's "from" (${range.from}) is after its "to" (${range.to})`);
+  checkExportRange(range);
   const tmp = `${path}.${randomUUID()}.tmp`;
   let handle: FileHandle;
   try {
@@ -111,77 +182,20 @@ export async function writeExport(
   } catch (error) {
     throw badInput(`cannot write the export ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let records = 0;
-  let checkpoints = 0;
+  let counts = { records: 0, checkpoints: 0 };
   try {
-    const out = new LineWriter(handle);
-    const header: ExportHeader = { kind: 'export', format: EXPORT_FORMAT, from: range.from ?? null, to: range.to ?? null, createdAt: new Date().toISOString(), jwks: publicKeys(jwks) };
-    await out.line(header);
-    const instances = new Map<string, InstanceExport>();
-    const writeRecord = async (ex: InstanceExport, entry: RecordEntry): Promise<void> => {
-      await out.line(entry);
-      records++;
-      if (entry.record.seq > ex.lastSeq) ex.lastSeq = entry.record.seq;
-    };
-    const writeCheckpoint = async (ex: InstanceExport, entry: CheckpointEntry): Promise<void> => {
-      await out.line(entry);
-      checkpoints++;
-      if (ex.lastCheckpointSeq === null || entry.seq > ex.lastCheckpointSeq) ex.lastCheckpointSeq = entry.seq;
-    };
-
-    for await (const entry of entries) {
-      if (entry.kind === 'record') {
-        const { instance, seq, time } = entry.record;
-        const ms = Date.parse(time);
-        const ex = instances.get(instance);
-        if (ex === undefined) {
-          if ((fromMs === null || ms >= fromMs) && (toMs === null || ms <= toMs)) {
-            const started: InstanceExport = { phase: 'in', firstSeq: seq, lastSeq: seq, lastCheckpointSeq: null, tail: [] };
-            instances.set(instance, started);
-            await writeRecord(started, entry);
-          }
-          continue;
-        }
-        if (ex.phase === 'in') {
-          if (toMs === null || ms <= toMs) {
-            await writeRecord(ex, entry);
-          } else if (ex.lastCheckpointSeq === ex.lastSeq) {
-            ex.phase = 'done'; // the exported tail is signed already
-          } else {
-            ex.phase = 'tail';
-            ex.tail.push(entry);
-          }
-        } else if (ex.phase === 'tail') {
-          ex.tail.push(entry);
-          if (toMs === null || ms <= toMs) {
-            // A record of the range written after later ones (a slow request: records carry their
-            // arrival time, the chain their write order): the range goes on, contiguous.
-            for (const r of ex.tail) await writeRecord(ex, r);
-            ex.tail = [];
-            ex.phase = 'in';
-          } else if (ex.tail.length > MAX_TAIL_RECORDS) {
-            ex.phase = 'done'; // no checkpoint in sight: the tail stays unsigned
-            ex.tail = [];
-          }
-        }
-        continue;
-      }
-      const ex = instances.get(entry.instance);
-      if (ex === undefined) continue;
-      if (entry.seq >= ex.firstSeq && entry.seq <= ex.lastSeq) {
-        await writeCheckpoint(ex, entry);
-        if (ex.phase === 'tail' && entry.seq === ex.lastSeq) {
-          ex.phase = 'done';
-          ex.tail = [];
-        }
-      } else if (ex.phase === 'tail' && ex.tail.some((r) => r.record.seq === entry.seq)) {
-        for (const r of ex.tail) if (r.record.seq <= entry.seq) await writeRecord(ex, r);
-        await writeCheckpoint(ex, entry);
-        ex.phase = 'done';
-        ex.tail = [];
+    let chunks: string[] = [];
+    let size = 0;
+    for await (const text of exportLines(entries, range, jwks, (c) => (counts = c))) {
+      chunks.push(text);
+      size += text.length;
+      if (size >= FLUSH_BYTES) {
+        await handle.write(chunks.join(''));
+        chunks = [];
+        size = 0;
       }
     }
-    await out.flush();
+    if (chunks.length > 0) await handle.write(chunks.join(''));
     await handle.sync();
     await handle.close();
     await rename(tmp, path);
@@ -193,7 +207,7 @@ export async function writeExport(
     if (typeof code === 'string') throw badInput(`cannot write the export ${path} (${code})`);
     throw error;
   }
-  return { records, checkpoints };
+  return counts;
 }
 
 function headerProblem(value: unknown): { zh: string; en: string } | null {

@@ -108,7 +108,11 @@ export type AdminAction =
   | 'dataset-rollback'
   | 'subscription-created'
   | 'subscription-cancelled'
-  | 'dead-letter-replayed';
+  | 'dead-letter-replayed'
+  /** An auditor downloaded an export of the log (GET /audit/export): range and counts. */
+  | 'audit-export'
+  /** The console's demo sign-in issued a token (department and role, never the token). */
+  | 'console-demo-sign-in';
 
 export interface AdminRecord extends RecordBase {
   readonly type: 'admin';

@@ -58,6 +58,11 @@ export interface ContractService {
   myContracts(principal: Principal): Promise<Contract[]>;
   /** Pending contracts on the principal's department's data; data_owner only. */
   pendingApprovals(principal: Principal): Promise<Contract[]>;
+  /**
+   * Every contract of every department, oldest first, read-only: for the platform's auditors and
+   * operators (sharing performance across departments); FORBIDDEN_ACTION for anyone else.
+   */
+  overview(principal: Principal): Promise<Contract[]>;
   history(principal: Principal, id: string): Promise<ContractTransition[]>;
   /** What `department` may read now (or at `now`), for the enforcement. */
   grants(department: string, now?: number): Promise<readonly ActiveGrant[]>;
@@ -218,6 +223,13 @@ export function createContractService(options: ContractServiceOptions): Contract
         throw forbidden('待审批协议只对提供方的数据所有者可见 / pending approvals are for the provider\'s data_owner only');
       }
       return store.list({ provider: principal.department.code, states: ['pending'] });
+    },
+
+    async overview(principal) {
+      if (!principal.roles.includes('auditor') && !principal.roles.includes('operator')) {
+        throw forbidden('全部协议的概览只对审计和运维人员可见 / the overview of all contracts is for auditors and operators only');
+      }
+      return (await store.list()).sort(byCreation);
     },
 
     async history(principal, id) {

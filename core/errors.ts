@@ -141,6 +141,11 @@ export const ERRORS = {
     zh: '查询过于复杂：{measure} 为 {actual}，上限为 {max}，请拆分查询或减少返回数量',
     en: 'Operation too complex: {measure} is {actual}, the maximum is {max}; split the query or ask for fewer items',
   },
+  DEMO_SIGN_IN_UNAVAILABLE: {
+    status: 404,
+    zh: '本枢纽未开启演示登录（{reason}）',
+    en: 'Demo sign-in is not available on this hub ({reason})',
+  },
   CONFIG_INVALID: {
     status: 500,
     zh: '配置无效：{reason}',

@@ -7,7 +7,9 @@
  * (10000), TONGXIANG_CONTRACT_SWEEP_MS (60000), the identity settings (TONGXIANG_JWKS_FILE, TONGXIANG_OIDC_ISSUER,
  * TONGXIANG_TOKEN_ISSUER, TONGXIANG_TOKEN_AUDIENCE (tongxiang), TONGXIANG_TOKEN_CLOCK_SKEW_MS
  * (30000), TONGXIANG_TOKEN_MAX_BYTES (8192), TONGXIANG_TOKEN_CACHE_SIZE (10000); see
- * docs/identity.md), the limits (REDIS_URL, TONGXIANG_LIMIT_*; see docs/limits.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
+ * docs/identity.md), the limits (REDIS_URL, TONGXIANG_LIMIT_*; see docs/limits.md), the web console
+ * (TONGXIANG_CONSOLE_OIDC_CLIENT_ID, TONGXIANG_CONSOLE_OIDC_SCOPE (openid), TONGXIANG_CONSOLE_DIR; see
+ * docs/console.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
  * or ${NAME:default} (upstream addresses and credentials).
  */
 import { readFileSync } from 'node:fs';
@@ -43,6 +45,8 @@ export interface HubConfig {
   readonly limits: LimitSettings;
   /** The file-drop exchange: watching, uploads, webhooks, change events to Kafka. */
   readonly exchange: ExchangeSettings;
+  /** The web console at /console/: where its build lies, and the OIDC client it signs in with. */
+  readonly console: ConsoleSettings;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -76,15 +80,28 @@ export interface ExchangeSettings {
   readonly kafkaTopic: string;
 }
 
+export interface ConsoleSettings {
+  /** The console's build (index.html, assets/); null: the repository's console/dist (TONGXIANG_CONSOLE_DIR). */
+  readonly distDir: string | null;
+  /**
+   * The console's public OIDC client at the issuer (TONGXIANG_CONSOLE_OIDC_CLIENT_ID): with
+   * TONGXIANG_OIDC_ISSUER set, the console signs users in there (authorization code + PKCE).
+   */
+  readonly oidcClientId: string | null;
+  /** Scopes the console asks for (TONGXIANG_CONSOLE_OIDC_SCOPE, default `openid`). */
+  readonly oidcScope: string;
+}
+
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits' | 'exchange'>> & {
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits' | 'exchange' | 'console'>> & {
     variables?: Record<string, string>;
     identity?: IdentityInput;
     audit?: Partial<AuditSettings>;
     limits?: LimitOverrides;
     exchange?: Partial<ExchangeSettings>;
+    console?: Partial<ConsoleSettings>;
   };
   readonly cwd?: string;
 }
@@ -102,6 +119,7 @@ interface FileSettings {
   audit?: Partial<Record<keyof AuditSettings, unknown>>;
   limits?: LimitFileSettings;
   exchange?: Partial<Record<keyof ExchangeSettings, unknown>>;
+  console?: Partial<Record<keyof ConsoleSettings, unknown>>;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -252,6 +270,7 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     webhookAllow: webhookAllow === null ? null : Object.freeze(webhookAllow),
     kafkaTopic: String(ox.kafkaTopic ?? env.TONGXIANG_EXCHANGE_TOPIC ?? fx.kafkaTopic ?? 'tongxiang.exchange'),
   });
+  const consoleSettings = readConsoleSettings(env, file.console ?? {}, o.console ?? {}, cwd, problems);
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -268,6 +287,32 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     limits,
     exchange,
+    console: consoleSettings,
     variables: Object.freeze(variables),
   });
+}
+
+/** A scope list as OAuth 2.0 defines it (RFC 6749 §3.3): space-separated tokens of visible ASCII without `"` or `\`. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+function readConsoleSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  file: Partial<Record<keyof ConsoleSettings, unknown>>,
+  o: Partial<ConsoleSettings>,
+  cwd: string,
+  problems: string[],
+): ConsoleSettings {
+  const text = (v: unknown): string | null => (v === undefined || v === null || String(v).trim() === '' ? null : String(v).trim());
+  const distDir = text(o.distDir ?? env.TONGXIANG_CONSOLE_DIR ?? file.distDir);
+  const oidcClientId = text(o.oidcClientId ?? env.TONGXIANG_CONSOLE_OIDC_CLIENT_ID ?? file.oidcClientId);
+  if (oidcClientId !== null && (oidcClientId.length > 256 || /[\u0000-\u001f\u007f]/.test(oidcClientId))) {
+    problems.push('TONGXIANG_CONSOLE_OIDC_CLIENT_ID must be 1–256 characters without control characters');
+  }
+  const oidcScope = text(o.oidcScope ?? env.TONGXIANG_CONSOLE_OIDC_SCOPE ?? file.oidcScope) ?? 'openid';
+  if (!SCOPE.test(oidcScope) || oidcScope.length > 1024) {
+    problems.push(`TONGXIANG_CONSOLE_OIDC_SCOPE must be space-separated OAuth scopes (got ${JSON.stringify(oidcScope)})`);
+  } else if (!oidcScope.split(' ').includes('openid')) {
+    problems.push(`TONGXIANG_CONSOLE_OIDC_SCOPE must include openid (got ${JSON.stringify(oidcScope)})`);
+  }
+  return Object.freeze({ distDir: distDir === null ? null : resolve(cwd, distDir), oidcClientId, oidcScope });
 }

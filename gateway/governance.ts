@@ -29,6 +29,7 @@ import { isLimitsCoordinate } from './limits/schema.ts';
 import type { SqlDatabase } from '../contracts/db.ts';
 import { isDropsCoordinate } from './drops/schema.ts';
 import { isExchangeCoordinate } from './exchange/schema.ts';
+import { isConsoleCoordinate } from './console/schema.ts';
 import type { HubConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -83,7 +84,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
       grantsFor: (principal, now) => contracts.grants(principal.department.code, now),
       clock: systemClock,
       ungoverned: (coordinate) =>
-        isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate) || isLimitsCoordinate(coordinate) || isDropsCoordinate(coordinate) || isExchangeCoordinate(coordinate),
+        isAdminCoordinate(coordinate) || isAuditCoordinate(coordinate) || isLimitsCoordinate(coordinate) || isDropsCoordinate(coordinate) || isExchangeCoordinate(coordinate) || isConsoleCoordinate(coordinate),
       admission: options.admission,
     });
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });

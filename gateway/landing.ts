@@ -2,7 +2,7 @@
  * The page served at GET /graphql (and /) for browsers: a self-contained query runner with the
  * example queries and a token field (sent as `Authorization: Bearer`; kept only in the page,
  * never stored). Everything is inline — it loads nothing from any other host (政务外网 has no
- * internet). The full console with GraphiQL comes with the console issue.
+ * internet). The full web console is at /console/ (gateway/console); this page links to it.
  */
 import type { ExampleQuery } from './examples.ts';
 
@@ -19,7 +19,7 @@ export function landingPage(examples: readonly ExampleQuery[]): string {
 <title>通享 Tongxiang — GraphQL</title>
 <style>
 body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",system-ui,sans-serif;margin:0;background:#f5f7fa;color:#1f2d3d}
-header{background:#1d4e89;color:#fff;padding:12px 20px}header h1{font-size:20px;margin:0}header p{margin:4px 0 0;font-size:13px;opacity:.9}
+header{background:#1d4e89;color:#fff;padding:12px 20px}header a{color:#fff}header h1{font-size:20px;margin:0}header p{margin:4px 0 0;font-size:13px;opacity:.9}
 main{display:grid;grid-template-columns:1fr 1fr;gap:12px;padding:12px 20px}
 label{font-size:13px;font-weight:600;display:block;margin:6px 0 4px}
 textarea,pre,select,input{width:100%;box-sizing:border-box;font-family:Consolas,"Courier New",monospace;font-size:13px;border:1px solid #c0c8d2;border-radius:4px;padding:8px;background:#fff}
@@ -28,7 +28,7 @@ button{background:#1d4e89;color:#fff;border:0;border-radius:4px;padding:8px 18px
 button:focus,textarea:focus,select:focus,input:focus{outline:3px solid #f0a500}
 </style></head>
 <body><header><h1>通享 数据共享枢纽 · Tongxiang data-sharing hub</h1>
-<p>POST /graphql · 示例查询可直接运行 / run the examples below</p></header>
+<p>POST /graphql · 示例查询可直接运行 / run the examples below · <a href="/console/">进入控制台 / open the console</a></p></header>
 <main><section>
 <label for="tok">令牌 / Token (Bearer)</label><input id="tok" type="password" autocomplete="off" spellcheck="false" placeholder="npx tongxiang token --dept 341504.mzj --role developer">
 <label for="ex">示例 / Example</label><select id="ex">${options}</select>

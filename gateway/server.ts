@@ -1,6 +1,7 @@
 /**
  * The hub: Apollo Server 5 serving the Mesh schema with Mesh's context factory, on Fastify,
- * with /healthz (process up), /readyz (each upstream reachable) and graceful shutdown
+ * with /healthz (process up), /readyz (each upstream reachable), the web console at /console/
+ * (gateway/console; `/` redirects there), /audit/export for auditors, and graceful shutdown
  * (in-flight requests finish; new connections are refused). Every GraphQL request is
  * authenticated in the `context` function (gateway/identity): no valid token, HTTP 401.
  */
@@ -32,6 +33,11 @@ import { loadMesh } from './mesh-loader.ts';
 import { registerDropRoutes, startHubDrops, type HubDrops } from './drops/hub-drops.ts';
 import { extendWithDrops } from './drops/schema.ts';
 import { extendWithExchange, registerExchangeRoutes, startExchange, type Exchange } from './exchange/index.ts';
+import { registerAuditExport } from './audit/export-route.ts';
+import { departmentDirectory } from './console/departments.ts';
+import { extendWithConsole } from './console/schema.ts';
+import { consoleOidc, createDemoSignIn, demoSignInAvailable } from './console/sign-in.ts';
+import { registerConsole } from './console/static.ts';
 
 export interface HubContext extends BaseContext {
   readonly requestId: string;
@@ -255,7 +261,24 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
             : undefined,
         })
       : withLimits;
-    const schema = exchange ? extendWithExchange(withDrops, { exchange }) : withDrops;
+    const withExchange = exchange ? extendWithExchange(withDrops, { exchange }) : withDrops;
+
+    const probe = () => probeSources(meshConfig.sources, Math.min(2000, effective.upstreamTimeoutMs), effective.meshDir);
+    const readiness = async () => {
+      const sources = await probe();
+      return { ready: sources.every((s) => s.ok), sources };
+    };
+
+    // The web console: what its pages ask the graph beyond the public API, and its departments.
+    const consoleDepartments = departmentDirectory(governance.catalogue, hubDrops?.pipeline.datasets.flatMap((d) => d.intake.departments) ?? []);
+    const schema = extendWithConsole(withExchange, {
+      audit: hubAudit ?? null,
+      contracts: governance.contracts,
+      pipeline: hubDrops ? () => hubDrops.pipeline : null,
+      probeSources: probe,
+      catalogue: governance.catalogue,
+      departments: consoleDepartments,
+    });
     late.schema = schema;
     const apollo = new ApolloServer<HubContext>({
       schema,
@@ -271,11 +294,6 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     });
     await apollo.start();
 
-    const readiness = async () => {
-      const sources = await probeSources(meshConfig.sources, Math.min(2000, effective.upstreamTimeoutMs), effective.meshDir);
-      return { ready: sources.every((s) => s.ok), sources };
-    };
-
     if (hubAudit) {
       installAuditHooks(app, { path: '/graphql', audit: hubAudit, catalogue: governance.catalogue, logger, mode: effective.audit.mode, queueLimit: effective.audit.queueLimit });
       // The public keys of the audit checkpoints, for auditors verifying offline.
@@ -285,6 +303,34 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       });
     }
     const authenticateCaller = (authorization: string | undefined) => identity.authenticate(authorization);
+    if (hubAudit) {
+      registerAuditExport(app, {
+        audit: hubAudit,
+        authenticate: authenticateCaller,
+        onError: (error) => logger.error('audit export failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+      });
+    }
+    const demoSignIn = demoSignInAvailable(effective.identity, effective.demo)
+      ? createDemoSignIn({
+          identity: effective.identity,
+          dataDir: effective.dataDir,
+          departments: consoleDepartments,
+          onIssued: hubAudit
+            ? (e) => hubAudit.admin('console-demo-sign-in', { department: e.department, user: e.subject }, { department: e.department, role: e.role, client: e.client })
+            : undefined,
+        })
+      : null;
+    if (demoSignIn && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+      logger.warn('the console offers demo sign-in (a token for any department and role) while listening beyond this machine', { host: config.host });
+    }
+    registerConsole(app, {
+      distDir: effective.console.distDir,
+      graphqlPath: '/graphql',
+      oidc: consoleOidc(effective.identity, effective.console),
+      demoSignIn,
+      examples,
+      onError: (error) => logger.error('console route failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+    });
     if (hubDrops) registerDropRoutes(app, hubDrops, authenticateCaller);
     if (exchange) {
       registerExchangeRoutes(app, exchange, {
@@ -298,7 +344,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       reply.code(result.ready ? 200 : 503);
       return { status: result.ready ? 'ready' : 'degraded', sources: result.sources };
     });
-    app.get('/', async (_req, reply) => reply.redirect('/graphql'));
+    app.get('/', async (_req, reply) => reply.redirect('/console/'));
     const handler = fastifyApolloHandler(apollo, {
       context: async (request, reply) => {
         const facts = requestAudit(request);

@@ -92,6 +92,8 @@ export interface ConsoleConfig {
   readonly graphqlPath: string;
   readonly demoSignIn: { readonly departments: readonly { code: string; name: string }[]; readonly roles: readonly string[] } | null;
   readonly oidc: { readonly issuer: string; readonly clientId: string; readonly scope: string } | null;
+  /** The hub's example queries with demo variables (GraphiQL preloads them). */
+  readonly examples?: readonly { readonly title: string; readonly query: string; readonly variables: Record<string, unknown> }[];
 }
 
 export async function consoleConfig(): Promise<ConsoleConfig> {

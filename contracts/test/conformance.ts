@@ -399,6 +399,21 @@ function suite(makeHarness: () => Promise<StoreHarness>): void {
       expect((await service.myContracts(rsjOwner)).map((x) => x.id)).toContain(c.id);
     });
 
+    it('shows every department’s contracts to auditors and operators only, oldest first', async () => {
+      const { c: pending } = await pendingContract();
+      const { c: active } = await activeContract();
+      for (const role of ['auditor', 'operator'] as const) {
+        const all = await service.overview(person(LIXIN_MZJ, [role]));
+        const ids = all.map((x) => x.id);
+        expect(ids).toEqual(expect.arrayContaining([pending.id, active.id]));
+        expect(ids.indexOf(pending.id)).toBeLessThan(ids.indexOf(active.id));
+        expect(all.find((x) => x.id === active.id)?.state).toBe('active');
+      }
+      for (const roles of [['developer'], ['data_owner']] as const) {
+        expect(await codeOf(service.overview(person(RSJ, [...roles])))).toBe('FORBIDDEN_ACTION');
+      }
+    });
+
     it('shows a contract and its history to its parties, auditors and operators only', async () => {
       const { c } = await pendingContract();
       const stranger = person(LIXIN_MZJ, ['developer']);

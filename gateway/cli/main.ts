@@ -41,7 +41,7 @@ function banner(hub: Hub): string {
     '',
     `通享 Tongxiang 已启动 / is up: ${hub.graphqlUrl}`,
     `  健康检查 / health:    ${hub.url}/healthz   就绪 / ready: ${hub.url}/readyz`,
-    `  浏览器打开 / open in a browser: ${hub.graphqlUrl}`,
+    `  浏览器打开 / open in a browser: ${hub.url}/console/   查询页 / query page: ${hub.graphqlUrl}`,
   ];
   if (hub.demo) {
     lines.push(
