@@ -8,8 +8,9 @@
  *   active|suspended ─revoke→ revoked            active|suspended ─expire (system, by time)→ expired
  *
  * The consumer department (developer or data_owner) creates, submits, withdraws and renews; a
- * data_owner of the provider department approves, rejects, suspends, resumes and revokes; only the
- * system expires, and only once the window has ended.
+ * data_owner of the provider department approves, rejects, suspends, resumes, revokes and renews
+ * too (offering the successor, which still goes through approval); only the system expires, and
+ * only once the window has ended.
  */
 import { TongxiangError, type Principal } from '../core/index.ts';
 import type {
@@ -163,7 +164,9 @@ export function transition(
 ): TransitionResult {
   const move = MOVES[action] as Move | undefined;
   if (move === undefined) return { ok: false, error: transitionInvalid(contract.id, contract.state, action) };
-  const denied = refusal(action, move.who, actor, contract.consumer, contract.provider);
+  let denied = refusal(action, move.who, actor, contract.consumer, contract.provider);
+  // A renewal the provider's data owner offered is submitted by that owner too.
+  if (denied && action === 'submit' && contract.predecessorId !== null && refusal(action, 'provider', actor, contract.consumer, contract.provider) === null) denied = null;
   if (denied) return { ok: false, error: denied };
   if (!move.from.includes(contract.state)) return { ok: false, error: transitionInvalid(contract.id, contract.state, action) };
   const why = normaliseReason(action, reason, move.reasonRequired);
@@ -224,8 +227,20 @@ export function renewDraft(
   now: number,
   window: { readonly validFrom?: string | undefined; readonly validUntil?: string | undefined } = {},
 ): DraftResult {
-  const denied = refusal('renew', 'consumer', actor, predecessor.consumer, predecessor.provider);
-  if (denied) return { ok: false, error: denied };
+  // Either party may renew: the consumer asks to go on, or the provider's data owner offers it.
+  // Both ways the successor is submitted to the provider's approval queue like any request.
+  const asConsumer = refusal('renew', 'consumer', actor, predecessor.consumer, predecessor.provider);
+  const asProvider = asConsumer && refusal('renew', 'provider', actor, predecessor.consumer, predecessor.provider);
+  if (asConsumer && asProvider) {
+    const dept = actor === 'system' ? 'system' : actor.department.code;
+    const error =
+      actor !== 'system' && (dept === predecessor.consumer || dept === predecessor.provider)
+        ? (dept === predecessor.consumer ? asConsumer : asProvider)
+        : forbidden(
+            `只有用数部门 ${predecessor.consumer} 或提供方 ${predecessor.provider} 的数据所有者可以续签该协议（你属于 ${dept}）/ only the consumer department ${predecessor.consumer} or a data_owner of the provider ${predecessor.provider} may renew this contract (you are of ${dept})`,
+          );
+    return { ok: false, error };
+  }
   if (predecessor.state !== 'active' && predecessor.state !== 'expired') {
     return { ok: false, error: transitionInvalid(predecessor.id, predecessor.state, 'renew') };
   }

@@ -223,9 +223,23 @@ describe('lifecycle: creation and renewal', () => {
     expect(!result.ok && result.error.code).toBe('CONTRACT_TRANSITION_INVALID');
   });
 
-  it('refuses a renewal by the provider', () => {
-    const result = renewDraft(contract({ state: 'active' }), owner, T0);
-    expect(!result.ok && result.error.code).toBe('FORBIDDEN_ACTION');
+  it("lets the provider's data owner renew (offer a successor), but not a provider developer nor a third department", () => {
+    const c = contract({ state: 'active' });
+    const offered = renewDraft(c, owner, T0 + 300 * DAY);
+    expect(offered.ok && offered.contract).toMatchObject({ state: 'draft', predecessorId: c.id, consumer: c.consumer, provider: c.provider });
+    expect(offered.ok && offered.record).toMatchObject({ action: 'renew', actorDepartment: RSJ });
+    const providerDev = renewDraft(c, person(RSJ, ['developer']), T0);
+    expect(!providerDev.ok && providerDev.error.code).toBe('FORBIDDEN_ACTION');
+    const stranger = renewDraft(c, person(LIXIN_MZJ, ['data_owner']), T0);
+    expect(!stranger.ok && stranger.error.code).toBe('FORBIDDEN_ACTION');
+  });
+
+  it("lets the provider's data owner submit a renewal draft, but not a first request's draft", () => {
+    const renewal = contract({ state: 'draft', predecessorId: 'GX-2026-000001' });
+    const submitted = transition(renewal, 'submit', owner, T0);
+    expect(submitted.ok && submitted.contract.state).toBe('pending');
+    const first = transition(contract({ state: 'draft' }), 'submit', owner, T0);
+    expect(!first.ok && first.error.code).toBe('FORBIDDEN_ACTION');
   });
 
   it('refuses a renewal window longer than three years', () => {

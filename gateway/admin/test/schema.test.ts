@@ -208,6 +208,21 @@ describe('admin API: requests, renewals and errors', () => {
     expect((renewed.data as any).renewContract).toMatchObject({ state: 'PENDING', predecessorId: made.id, validUntil: until });
   });
 
+  it("the provider's data owner may renew too: its successor waits in its own approval queue", async () => {
+    const made = ((await fx.run(YEJI_DEV, REQUEST, request())).data as any).requestContract;
+    await fx.run(RSJ_OWNER, APPROVE, { id: made.id });
+    const renewed = await fx.run(RSJ_OWNER, `mutation ($id: ID!) { renewContract(id: $id) { id state predecessorId history { action actorDepartment } } }`, { id: made.id });
+    expect(renewed.errors).toBeUndefined();
+    const successor = (renewed.data as any).renewContract;
+    expect(successor).toMatchObject({ state: 'PENDING', predecessorId: made.id });
+    expect(successor.history.map((h: any) => [h.action, h.actorDepartment])).toEqual([['RENEW', '341500.rsj'], ['SUBMIT', '341500.rsj']]);
+    const queue = await fx.run(RSJ_OWNER, `{ pendingApprovals { id } }`);
+    expect((queue.data as any).pendingApprovals.map((c: any) => c.id)).toContain(successor.id);
+    // Another county's owner is neither party.
+    const stranger = await fx.run(LIXIN_OWNER, `mutation ($id: ID!) { renewContract(id: $id) { id } }`, { id: made.id });
+    expect(codes(stranger)).toEqual(['FORBIDDEN_ACTION']);
+  });
+
   it('catalogue filters: level, sharing, owner, search', async () => {
     const result = await fx.run(YEJI_DEV, `{ catalogue(level: L3, sharing: CONDITIONAL, owner: "341500.rsj", search: "缴费") { coordinate level sharing owners } }`);
     expect(result.errors).toBeUndefined();
