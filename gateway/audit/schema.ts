@@ -150,7 +150,7 @@ extend type Query {
   "访问日志（最新在前）/ access log, newest first"
   auditLog(filter: AuditLogFilter, after: String, first: Int = 50): AuditLogPage!
   "谁在何时依据哪份协议访问了某人/某企业的数据 / who accessed data about this subject, when, under which contract"
-  accessReport(idNumber: String, creditCode: String): [AuditRecord!]!
+  accessReport(idNumber: String, creditCode: String, "最多返回最近的多少条（1–500）/ at most this many, newest first (1–500)" first: Int = 100): [AuditRecord!]!
   "审计链状态 / audit chain status"
   auditStatus: AuditStatus!
 }
@@ -277,8 +277,10 @@ export function extendWithAudit(schema: GraphQLSchema, services: { audit: HubAud
     };
   };
 
-  const accessReport: GraphQLFieldResolver<unknown, Ctx, { idNumber?: string | null; creditCode?: string | null }> = async (_r, args, context) => {
+  const accessReport: GraphQLFieldResolver<unknown, Ctx, { idNumber?: string | null; creditCode?: string | null; first?: number | null }> = async (_r, args, context) => {
     const p = principalOf(context);
+    const first = args.first ?? 100;
+    if (!Number.isInteger(first) || first < 1 || first > 500) throw graphQLError('BAD_USER_INPUT', { reason: 'first: 1–500' });
     if (!has(p, 'auditor') && !has(p, 'data_owner')) {
       throw graphQLError('FORBIDDEN_ACTION', { reason: '访问报告仅限审计员和数据所有部门 / access reports are for auditors and data owners' });
     }
@@ -304,7 +306,7 @@ export function extendWithAudit(schema: GraphQLSchema, services: { audit: HubAud
       if (r.type !== 'access' || !mayRead(p, r)) continue;
       if (r.subjects.some((s) => s.kind === kind && wanted.has(`${s.keyId}:${s.hmac}`))) out.push(view(e));
     }
-    return out.reverse();
+    return out.reverse().slice(0, first);
   };
 
   const auditStatus: GraphQLFieldResolver<unknown, Ctx> = async (_r, _a, context) => {

@@ -112,6 +112,17 @@ describe('audit trail', () => {
     expect(ids).not.toContain(other);
     expect(report.body.data!.accessReport.find((r) => r.requestId === id)).toMatchObject({ department: '341504.mzj' });
 
+    // `first` keeps the newest: ask the applicant again, then for one record only.
+    const again = `again-${Date.now()}`;
+    await post({ query: example.query, variables: example.variables }, { authorization: `Bearer ${t.token}`, 'x-request-id': again });
+    const newest = await postGraphQL<{ accessReport: Array<{ requestId: string }> }>(
+      t.hub.graphqlUrl,
+      'query($id: String) { accessReport(idNumber: $id, first: 1) { requestId } }',
+      { id: applicant },
+      { token: auditor },
+    );
+    expect(newest.body.data!.accessReport.map((r) => r.requestId)).toEqual([again]);
+
     // A developer may not ask who accessed a person.
     const refused = await t.query('query($id: String) { accessReport(idNumber: $id) { requestId } }', { id: applicant });
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN_ACTION');
