@@ -166,7 +166,7 @@ export function transition(
   if (move === undefined) return { ok: false, error: transitionInvalid(contract.id, contract.state, action) };
   let denied = refusal(action, move.who, actor, contract.consumer, contract.provider);
   // A renewal the provider's data owner offered is submitted by that owner too.
-  if (denied && action === 'submit' && contract.predecessorId !== null && refusal(action, 'provider', actor, contract.consumer, contract.provider) === null) denied = null;
+  if (denied && action === 'submit' && contract.predecessorId !== null && refusal(action, 'owner', actor, contract.consumer, contract.provider) === null) denied = null;
   if (denied) return { ok: false, error: denied };
   if (!move.from.includes(contract.state)) return { ok: false, error: transitionInvalid(contract.id, contract.state, action) };
   const why = normaliseReason(action, reason, move.reasonRequired);
@@ -230,7 +230,7 @@ export function renewDraft(
   // Either party may renew: the consumer asks to go on, or the provider's data owner offers it.
   // Both ways the successor is submitted to the provider's approval queue like any request.
   const asConsumer = refusal('renew', 'consumer', actor, predecessor.consumer, predecessor.provider);
-  const asProvider = asConsumer && refusal('renew', 'provider', actor, predecessor.consumer, predecessor.provider);
+  const asProvider = asConsumer && refusal('renew', 'owner', actor, predecessor.consumer, predecessor.provider);
   if (asConsumer && asProvider) {
     const dept = actor === 'system' ? 'system' : actor.department.code;
     const error =
