@@ -18,18 +18,35 @@ function LanguageSwitch() {
 }
 
 function Callback() {
+  const { t } = useI18n();
   const { signIn } = useSession();
   const [error, setError] = useState<unknown>(null);
+  /** The issuer's access token names no department (or has expired): the console cannot use it. */
+  const [unusable, setUnusable] = useState(false);
   useEffect(() => {
     finishOidcSignIn().then(
       (token) => {
-        signIn(token);
-        navigate('/');
+        if (signIn(token)) navigate('/', { replace: true });
+        else setUnusable(true);
       },
       (e: unknown) => setError(e),
     );
   }, [signIn]);
-  return <main id="main">{error ? <ErrorBox error={error} /> : null}</main>;
+  if (!error && !unusable) return <main id="main" />;
+  return (
+    <main id="main" className="signin">
+      {unusable ? (
+        <div className="error" role="alert">
+          {t('signin.failed', { reason: t('signin.oidcUnusable') })}
+        </div>
+      ) : (
+        <ErrorBox error={error} />
+      )}
+      <button type="button" className="link-button" onClick={() => navigate('/', { replace: true })}>
+        {t('signin.back')}
+      </button>
+    </main>
+  );
 }
 
 export function App() {

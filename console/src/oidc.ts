@@ -14,13 +14,18 @@ interface OidcSettings {
   readonly scope: string;
 }
 
+/** Plain http only to an issuer on this machine (as the hub accepts it: docs/identity.md), for both discovery and the token request. */
+function insecureAllowed(issuer: string): { [oauth.allowInsecureRequests]: boolean } {
+  return { [oauth.allowInsecureRequests]: ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(issuer).hostname) };
+}
+
 function redirectUri(): string {
   return `${window.location.origin}/console/callback`;
 }
 
 async function discover(settings: OidcSettings): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(settings.issuer);
-  const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', [oauth.allowInsecureRequests]: issuer.hostname === '127.0.0.1' || issuer.hostname === 'localhost' });
+  const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecureAllowed(settings.issuer) });
   return oauth.processDiscoveryResponse(issuer, response);
 }
 
@@ -51,8 +56,7 @@ export async function finishOidcSignIn(): Promise<string> {
   const as = await discover(settings);
   const client: oauth.Client = { client_id: settings.clientId };
   const params = oauth.validateAuthResponse(as, client, new URL(window.location.href), state);
-  const insecure = { [oauth.allowInsecureRequests]: new URL(settings.issuer).hostname === '127.0.0.1' };
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri(), verifier, insecure);
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri(), verifier, insecureAllowed(settings.issuer));
   const result = await oauth.processAuthorizationCodeResponse(as, client, response);
   return result.access_token;
 }

@@ -12,8 +12,10 @@ export function currentPath(): string {
   return rest === '' ? '/' : rest;
 }
 
-export function navigate(path: string): void {
-  window.history.pushState(null, '', BASE + path);
+/** Goes to a page of the console; `replace` takes the place of the current history entry (e.g. the OIDC callback, whose one-time code must not stay in the history). */
+export function navigate(path: string, options: { readonly replace?: boolean } = {}): void {
+  if (options.replace) window.history.replaceState(null, '', BASE + path);
+  else window.history.pushState(null, '', BASE + path);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
 

@@ -1,21 +1,30 @@
 /**
  * GraphiQL / 接口调试: the hub's graph in GraphiQL (its own UI stays English — a third-party
- * tool — and is marked so the language test leaves it alone), with the flagship examples as
- * tabs: from the hub's console configuration when it lists them, else examples.ts. A query can
+ * tool — and is marked so the language test leaves it alone), with the hub's example queries as
+ * tabs (`examples` in /console/config.json; one short query when a hub lists none). A query can
  * be opened directly with ?query=…&variables=… (links from elsewhere in the console).
  */
 import { lazy, Suspense } from 'react';
-import { consoleConfig } from '../../api.ts';
+import { consoleConfig, type ConsoleConfig } from '../../api.ts';
 import { Loading, PageHeader, useLoad } from '../../components/common.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { searchParams } from '../../router.tsx';
-import { asTab, FALLBACK_EXAMPLES, type Example } from './examples.ts';
 
 const GraphiQLEditor = lazy(() => import('./graphiql-editor.tsx'));
 
+type Example = NonNullable<ConsoleConfig['examples']>[number];
+
+/** For a hub whose configuration lists no examples (the flagship queries live in gateway/examples.ts). */
+const FALLBACK_EXAMPLES: readonly Example[] = [{ title: '部门 / Departments', query: '{\n  departments { code name }\n}', variables: {} }];
+
+/** An example as a GraphiQL tab: its title as a comment line above the query. */
+function asTab(example: Example): { query: string; variables: string } {
+  return { query: `# ${example.title}\n${example.query}`, variables: JSON.stringify(example.variables, null, 2) };
+}
+
 async function loadExamples(): Promise<{ url: string; examples: readonly Example[] }> {
   try {
-    const config = (await consoleConfig()) as Awaited<ReturnType<typeof consoleConfig>> & { examples?: Example[] };
+    const config = await consoleConfig();
     const examples = Array.isArray(config.examples) && config.examples.length > 0 ? config.examples : FALLBACK_EXAMPLES;
     return { url: config.graphqlPath || '/graphql', examples };
   } catch {

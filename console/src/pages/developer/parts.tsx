@@ -1,9 +1,10 @@
 /**
  * Pieces of a contract both sides show (the developer's "my contracts", the owner's queue and
- * contracts): state, fields, scope, validity, quotas, and the history of every step.
+ * contracts): state, fields, scope, validity, quotas, the history of every step, the contracts
+ * table with its state filter, and the form an action on a contract opens in place.
  */
-import { useState } from 'react';
-import { Async, Data, useLoad } from '../../components/common.tsx';
+import { useState, type ReactNode } from 'react';
+import { Async, Data, ErrorBox, useLoad } from '../../components/common.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { dayOf, loadDepartmentNames, loadHistory, minuteOf, type Contract, type ContractState, type FieldGrant } from './model.ts';
 
@@ -166,6 +167,145 @@ export function HistoryPanel({ id, open }: { id: string; open: boolean }) {
     <div id={`history-${id}`} className="history-panel" hidden={!open}>
       {open ? <HistoryTable id={id} /> : null}
     </div>
+  );
+}
+
+/** The contract-state filter above a list of contracts ("all" or one state). */
+export function StateFilter({ id, states, value, onChange }: { id: string; states: readonly ContractState[]; value: string; onChange: (state: string) => void }) {
+  const { t, tx } = useI18n();
+  return (
+    <div>
+      <label htmlFor={id}>{t('dev.contracts.filterState')}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{t('common.all')}</option>
+        {states.map((s) => (
+          <option key={s} value={s}>
+            {tx(`state.${s}`, s)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/**
+ * The contracts table of both sides (the developer's "my contracts", the owner's contracts): one
+ * row per contract with its history below it; the third column is the other department (the
+ * provider for a consumer, the consumer for a provider), the last one the page's own actions.
+ */
+export function ContractsTable({ contracts, none, caption, counterpart, names, actions }: { contracts: readonly Contract[]; none: string; caption: string; counterpart: 'provider' | 'consumer'; names: Map<string, string>; actions: (contract: Contract) => ReactNode }) {
+  const { t } = useI18n();
+  const expanded = useExpanded();
+  if (contracts.length === 0) return <p className="muted">{none}</p>;
+  return (
+    <table className="contracts">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t('dev.contracts.id')}</th>
+          <th scope="col">{t('dev.contracts.state')}</th>
+          <th scope="col">{t(counterpart === 'provider' ? 'dev.contracts.provider' : 'dev.usage.consumer')}</th>
+          <th scope="col">{t('dev.contracts.fields')}</th>
+          <th scope="col">{t('dev.contracts.terms')}</th>
+          <th scope="col">{t('dev.contracts.actions')}</th>
+        </tr>
+      </thead>
+      {contracts.map((c) => (
+        <tbody key={c.id}>
+          <tr data-contract={c.id}>
+            <td>
+              <strong>
+                <Data>{c.id}</Data>
+              </strong>
+              {c.predecessorId ? (
+                <div className="muted">
+                  {t('dev.contracts.renews')} <Data>{c.predecessorId}</Data>
+                </div>
+              ) : null}
+              <div>
+                <HistoryButton id={c.id} open={expanded.isOpen(c.id)} onToggle={() => expanded.toggle(c.id)} />
+              </div>
+            </td>
+            <td>
+              <StateBadge state={c.state} />
+            </td>
+            <td>
+              <Dept code={c[counterpart]} names={names} />
+            </td>
+            <td>
+              <GrantList fields={c.fields} />
+            </td>
+            <td className="terms">
+              <div>
+                <span className="muted">{t('dev.contracts.purpose')}</span> <Data>{c.purpose}</Data>
+              </div>
+              <div>
+                <span className="muted">{t('dev.contracts.validity')}</span> <Validity from={c.validFrom} until={c.validUntil} />
+              </div>
+              <div>
+                <span className="muted">{t('dev.contracts.scope')}</span> <ScopeText scope={c.scope} />
+              </div>
+              <div>
+                <span className="muted">{t('dev.contracts.quotas')}</span> <QuotaText quotas={c.quotas} />
+              </div>
+            </td>
+            <td>{actions(c)}</td>
+          </tr>
+          <HistoryRow id={c.id} open={expanded.isOpen(c.id)} colSpan={6} />
+        </tbody>
+      ))}
+    </table>
+  );
+}
+
+/**
+ * A contract action asked for in place: a button that opens a small form — one labelled field
+ * (`children`, with `id`), confirm and cancel — and the action's error below it.
+ */
+export function InlineAction({ opener, openerLabel, openerClass = 'secondary small', id, label, confirm, confirmClass, action, check, children, notice }: {
+  opener: string;
+  openerLabel: string;
+  openerClass?: string;
+  id: string;
+  label: string;
+  confirm: string;
+  confirmClass: string;
+  action: { busy: boolean; error: unknown; run: () => Promise<unknown> };
+  /** Checks the field before the action runs (false: the action does not run). */
+  check?: () => boolean;
+  children: ReactNode;
+  /** Shown above the action's error (a problem `check` found). */
+  notice?: ReactNode;
+}) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  if (!open) {
+    return (
+      <button type="button" className={openerClass} onClick={() => setOpen(true)} aria-label={openerLabel}>
+        {opener}
+      </button>
+    );
+  }
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (check && !check()) return;
+        void action.run();
+      }}
+    >
+      <label htmlFor={id}>{label}</label>
+      {children}
+      <button type="submit" className={confirmClass} disabled={action.busy}>
+        {confirm}
+      </button>
+      <button type="button" className="secondary small" onClick={() => setOpen(false)}>
+        {t('common.cancel')}
+      </button>
+      {notice}
+      <ErrorBox error={action.error} />
+    </form>
   );
 }
 
