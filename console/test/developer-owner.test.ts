@@ -164,6 +164,16 @@ describe.runIf(runnable)('developer and data owner console', { timeout: 180_000 
     const mine = dev.locator(`tr[data-contract="${contractId}"]`);
     await expect.poll(() => mine.innerText(), { timeout: 30_000 }).toContain('生效');
     await expect.poll(() => mine.innerText()).toContain('脱敏');
+
+    // 6. The owner offers a renewal from its contracts page; the successor waits in its own queue.
+    await contractRow.getByRole('button', { name: `续期协议 ${contractId}` }).click();
+    await owner.getByRole('button', { name: '提交续期申请' }).click();
+    await expect.poll(() => owner.locator('.notice-live').innerText(), { timeout: 30_000 }).toContain(contractId);
+    const notice = await owner.locator('.notice-live').innerText();
+    const successor = /GX-\d{4}-\d{6}/g.exec(notice.replace(contractId, ''))?.[0];
+    expect(successor).toBeTruthy();
+    await openPage(owner, '/console/owner/queue');
+    await expect.poll(() => owner.locator(`section[data-contract="${successor}"]`).count(), { timeout: 30_000 }).toBe(1);
   });
 
   it('the developer pages and the owner pages load (quotas, usage chart with a text summary)', async () => {

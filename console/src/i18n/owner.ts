@@ -27,7 +27,7 @@ export const zh = {
   'owner.queue.approvedNarrowed': '已按调整后的字段和方式批准 {id}。',
   'owner.queue.rejected': '已驳回 {id}。',
 
-  'owner.contracts.renewNote': '续期由用数部门在“我的申请与协议”中提出，提交后出现在待审批中。',
+  'owner.contracts.renewNote': '续期可由用数部门提出，也可由本部门在此发起；续期申请都进入待审批，批准后生效。',
   'owner.contracts.caption': '本部门作为提供方的协议（{n} 份）',
   'owner.contracts.none': '没有符合条件的协议。',
   'owner.contracts.inQueue': '在待审批中处理',
@@ -76,7 +76,7 @@ export const en: Record<keyof typeof zh, string> = {
   'owner.queue.approvedNarrowed': '{id} approved with the adjusted fields and modes.',
   'owner.queue.rejected': '{id} rejected.',
 
-  'owner.contracts.renewNote': "Renewals are requested by the consumer department (under 'My requests and contracts') and then appear in the approval queue.",
+  'owner.contracts.renewNote': 'A renewal may be asked for by the consumer department or offered here; either way it goes to the approval queue and takes effect once approved.',
   'owner.contracts.caption': 'Contracts on your department’s data ({n})',
   'owner.contracts.none': 'No contract matches.',
   'owner.contracts.inQueue': 'Decide in the approval queue',

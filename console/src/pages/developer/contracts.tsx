@@ -29,7 +29,8 @@ function Withdraw({ contract, done }: { contract: Contract; done: (message: stri
   );
 }
 
-function Renew({ contract, done }: { contract: Contract; done: (message: string) => void }) {
+/** Renewal: the consumer asks to go on, or the provider's data owner offers it; both land in the provider's approval queue. */
+export function Renew({ contract, done }: { contract: Contract; done: (message: string) => void }) {
   const { t } = useI18n();
   const [until, setUntil] = useState(() => dayPlus(1, Math.max(Date.now(), Date.parse(contract.validUntil))));
   const action = useAction(async () => {

@@ -1,13 +1,14 @@
 /**
  * 协议管理 / Contracts: the contracts on the department's data — suspend, resume, revoke (with a
- * reason, required for revoking), and the history of each. Renewal is asked for by the consumer
- * department (the hub's lifecycle: consumers renew, owners approve the renewal in the queue).
+ * reason, required for revoking), renew (the successor the owner offers waits in its own approval
+ * queue, like a consumer's renewal request), and the history of each.
  */
 import { useState } from 'react';
 import { Async, PageHeader, useAction, useLoad } from '../../components/common.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { useSignedIn } from '../../session.tsx';
 import { loadMyContracts, stepContract, type Contract, type ContractState, type LifecycleStep } from '../developer/model.ts';
+import { Renew } from '../developer/contracts.tsx';
 import { ContractsTable, InlineAction, StateFilter, useDepartmentNames } from '../developer/parts.tsx';
 
 type OwnerStep = Extract<LifecycleStep, 'suspendContract' | 'resumeContract' | 'revokeContract'>;
@@ -115,6 +116,11 @@ export function OwnerContractsPage() {
                     <StepControl contract={c} step={s} done={done} />
                   </div>
                 ))}
+                {c.state === 'ACTIVE' || c.state === 'EXPIRED' ? (
+                  <div>
+                    <Renew contract={c} done={done} />
+                  </div>
+                ) : null}
                 {c.state === 'PENDING' ? <span className="muted">{t('owner.contracts.inQueue')}</span> : null}
               </>
             )}
