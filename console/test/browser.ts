@@ -2,15 +2,16 @@
  * End-to-end support: a hub on its embedded defaults (demo sources, local issuer, demo sign-in)
  * in a temporary data directory, and Debian's Chromium driven by playwright-core — never a
  * downloaded browser. Every request the page makes is checked: one for any host other than the
- * hub's loopback address is aborted and recorded (`offLoopback`), so a test can assert the
- * console works with no internet and never tries to reach it.
+ * hub's loopback address (and the origins a test allows besides, e.g. an OIDC issuer it runs on
+ * loopback) is aborted and recorded (`offLoopback`), so a test can assert the console works with
+ * no internet and never tries to reach it.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { loadConfig } from '../../gateway/config.ts';
+import { loadConfig, type ConfigInput } from '../../gateway/config.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { startHub, type Hub } from '../../gateway/server.ts';
 
@@ -28,10 +29,20 @@ export interface ConsoleHub {
   close(): Promise<void>;
 }
 
-/** `npm start` in a temporary directory: demo upstreams, PGlite, local issuer, port 0. */
-export async function startConsoleHub(): Promise<ConsoleHub> {
+/**
+ * `npm start` in a temporary directory: demo upstreams, PGlite, local issuer, port 0. `overrides`
+ * changes how callers sign in (e.g. `identity: { oidcIssuer }` and `console: { oidcClientId }`
+ * for a hub that verifies an OIDC issuer's tokens and has no demo sign-in).
+ */
+export async function startConsoleHub(overrides: Pick<NonNullable<ConfigInput['overrides']>, 'identity' | 'console'> = {}): Promise<ConsoleHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-console-'));
-  const hub = await startHub(loadConfig({ env: {}, overrides: { port: 0, dataDir, demo: true, shutdownGraceMs: 5000 } }), { logger: silentLogger });
+  let hub: Hub;
+  try {
+    hub = await startHub(loadConfig({ env: {}, overrides: { port: 0, dataDir, demo: true, shutdownGraceMs: 5000, ...overrides } }), { logger: silentLogger });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     hub,
     dataDir,
@@ -53,7 +64,23 @@ export interface ConsoleBrowser {
   close(): Promise<void>;
 }
 
-export async function openBrowser(hubUrl: string): Promise<ConsoleBrowser> {
+export interface OpenBrowserOptions {
+  /**
+   * Origins the pages may reach besides the hub (e.g. `http://127.0.0.1:41234`, an OIDC issuer
+   * the test runs on loopback); compared as whole origins (scheme, host and port). Loopback
+   * origins only: anything else throws, so no test can let the console reach the internet.
+   */
+  readonly allowOrigins?: readonly string[];
+}
+
+export async function openBrowser(hubUrl: string, options: OpenBrowserOptions = {}): Promise<ConsoleBrowser> {
+  const allowedOrigins = new Set(
+    (options.allowOrigins ?? []).map((o) => {
+      const url = new URL(o);
+      if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`openBrowser: ${o} is not a loopback origin`);
+      return url.origin;
+    }),
+  );
   const userDataDir = await mkdtemp(join(tmpdir(), 'tongxiang-chromium-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -82,7 +109,7 @@ export async function openBrowser(hubUrl: string): Promise<ConsoleBrowser> {
       contexts.push(context);
       await context.route('**/*', (route) => {
         const url = new URL(route.request().url());
-        if (url.protocol === 'data:' || url.protocol === 'blob:' || url.host === allowed) return route.continue();
+        if (url.protocol === 'data:' || url.protocol === 'blob:' || url.host === allowed || allowedOrigins.has(url.origin)) return route.continue();
         offLoopback.push(url.href);
         return route.abort('blockedbyclient');
       });
