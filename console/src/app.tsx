@@ -11,7 +11,7 @@ import { SignIn } from './signin.tsx';
 function LanguageSwitch() {
   const { t, lang, setLang } = useI18n();
   return (
-    <button type="button" className="link-button" lang={lang === 'zh' ? 'en' : 'zh-CN'} aria-label={t('lang.switchLabel')} onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')} data-testid="lang-switch">
+    <button type="button" className="link-button" lang={lang === 'zh' ? 'en' : 'zh-CN'} title={t('lang.switchLabel')} onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')} data-testid="lang-switch">
       {t('lang.switch')}
     </button>
   );
