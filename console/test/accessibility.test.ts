@@ -4,11 +4,10 @@
  * contrast (WCAG 2 AA), landmarks, keyboard-reachable controls. GraphiQL, a third-party editor
  * embedded on one page, is left out of the scan.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, demoSignIn, openBrowser, startConsoleHub, type ConsoleBrowser, type ConsoleHub } from './browser.ts';
+import { chromiumAvailable, demoSignIn, openBrowser, startConsoleHub, type ConsoleBrowser, type ConsoleHub, ensureConsoleBuilt } from './browser.ts';
 
 const require = createRequire(import.meta.url);
 // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses injected script tags.
@@ -32,9 +31,7 @@ describe.runIf(runnable)('console accessibility (axe-core, WCAG 2 A and AA)', { 
   let browser: ConsoleBrowser;
 
   beforeAll(async () => {
-    if (!existsSync(new URL('../dist/index.html', import.meta.url))) {
-      execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit' });
-    }
+    ensureConsoleBuilt();
     hub = await startConsoleHub();
     browser = await openBrowser(hub.hub.url);
   }, 120_000);

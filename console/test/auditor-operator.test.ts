@@ -6,8 +6,7 @@
  * operator sees every source healthy and the drop reports of both demo counties. No request
  * leaves for anything but the hub, and the pages raise no errors.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyExportFile } from '../../audit/export.ts';
 import { issueLocalToken } from '../../gateway/identity/index.ts';
-import { chromiumAvailable, demoSignIn, openBrowser, screenshot, startConsoleHub, type ConsoleBrowser, type ConsoleHub } from './browser.ts';
+import { chromiumAvailable, demoSignIn, openBrowser, screenshot, startConsoleHub, type ConsoleBrowser, type ConsoleHub, ensureConsoleBuilt } from './browser.ts';
 
 const runnable = chromiumAvailable();
 if (!runnable) {
@@ -54,9 +53,7 @@ describe.runIf(runnable)('auditor and operator console', { timeout: 180_000 }, (
   };
 
   beforeAll(async () => {
-    if (!existsSync(new URL('../dist/index.html', import.meta.url))) {
-      execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit' });
-    }
+    ensureConsoleBuilt();
     work = await mkdtemp(join(tmpdir(), 'tongxiang-console-audit-'));
     hub = await startConsoleHub();
     browser = await openBrowser(hub.hub.url);

@@ -6,6 +6,7 @@
  * loopback) is aborted and recorded (`offLoopback`), so a test can assert the console works with
  * no internet and never tries to reach it.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,12 @@ import { startHub, type Hub } from '../../gateway/server.ts';
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where screenshots for the README go. */
 export const SCREENSHOT_DIR = new URL('../../docs/console/', import.meta.url).pathname;
+
+/** Builds the console once when there is no build yet (`npm test` builds it first when stale; a lock keeps parallel files from building at once). */
+export function ensureConsoleBuilt(): void {
+  if (existsSync(new URL('../dist/index.html', import.meta.url))) return;
+  execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit', cwd: new URL('../../', import.meta.url).pathname });
+}
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM);

@@ -10,11 +10,9 @@
  * after it); the seeded contracts of 341504.mzj do not name it. The enterprise: 91341504MADC7N3D87
  * (李国's, in 叶集区: inside the developer's jurisdiction).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, demoSignIn, openBrowser, screenshot, startConsoleHub, type ConsoleBrowser, type ConsoleHub } from './browser.ts';
+import { chromiumAvailable, demoSignIn, openBrowser, screenshot, startConsoleHub, type ConsoleBrowser, type ConsoleHub, ensureConsoleBuilt } from './browser.ts';
 
 const runnable = chromiumAvailable();
 if (!runnable) {
@@ -71,9 +69,7 @@ describe.runIf(runnable)('developer and data owner console', { timeout: 180_000 
   beforeAll(async () => {
     // `npm test` builds the console first; a run of this file alone builds it when there is none
     // (never a rebuild here: other console test files may be loading the build meanwhile).
-    if (!existsSync(new URL('../dist/index.html', import.meta.url))) {
-      execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit' });
-    }
+    ensureConsoleBuilt();
     hub = await startConsoleHub();
     browser = await openBrowser(hub.hub.url);
   }, 180_000);

@@ -4,10 +4,8 @@
  * outside data values (and no missing-message marker) — while no request leaves for anything but
  * the hub on loopback.
  */
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, demoSignIn, openBrowser, startConsoleHub, untranslatedText, type ConsoleBrowser, type ConsoleHub } from './browser.ts';
+import { chromiumAvailable, demoSignIn, openBrowser, startConsoleHub, untranslatedText, type ConsoleBrowser, type ConsoleHub, ensureConsoleBuilt } from './browser.ts';
 
 const runnable = chromiumAvailable();
 if (!runnable) {
@@ -25,9 +23,7 @@ describe.runIf(runnable)('console language and offline use', { timeout: 240_000 
   let config: DemoConfig;
 
   beforeAll(async () => {
-    if (!existsSync(new URL('../dist/index.html', import.meta.url))) {
-      execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit' });
-    }
+    ensureConsoleBuilt();
     hub = await startConsoleHub();
     browser = await openBrowser(hub.hub.url);
     config = (await (await fetch(`${hub.hub.url}/console/config.json`)).json()) as DemoConfig;

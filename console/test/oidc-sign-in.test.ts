@@ -12,12 +12,10 @@
  * refused by the hub (401, `bad signature` / `unknown key`). The pages reach nothing but the hub
  * and the issuer.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, openBrowser, startConsoleHub, type ConsoleBrowser, type ConsoleHub } from './browser.ts';
+import { chromiumAvailable, openBrowser, startConsoleHub, type ConsoleBrowser, type ConsoleHub, ensureConsoleBuilt } from './browser.ts';
 import { startOidcIssuer, type TestIssuer } from './oidc-issuer.ts';
 
 const runnable = chromiumAvailable();
@@ -81,9 +79,7 @@ describe.runIf(runnable)('console OIDC sign-in (authorization code + PKCE) at a 
 
   beforeAll(async () => {
     // `npm test` builds the console first; a run of this file alone builds it when there is none.
-    if (!existsSync(new URL('../dist/index.html', import.meta.url))) {
-      execFileSync('flock', ['/tmp/console-build.lock', 'node', 'scripts/console-build.mjs'], { stdio: 'inherit' });
-    }
+    ensureConsoleBuilt();
     // The issuer first: the hub reads its discovery document and keys when it starts.
     issuer = await startOidcIssuer({ audience: AUDIENCE, account: ACCOUNT });
     hub = await startConsoleHub({ identity: { oidcIssuer: issuer.issuer, audience: AUDIENCE }, console: { oidcClientId: CLIENT_ID } });
