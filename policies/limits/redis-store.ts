@@ -164,7 +164,10 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
       url: options.url,
       scripts,
       disableOfflineQueue: true,
-      commandOptions: { timeout: commandTimeoutMs }, // node-redis times out unwritten commands only
+      // No node-redis command timeout (its default is 5 s): it arms an AbortSignal.timeout per
+      // command that cannot be cleared, so every command's timer fires later and builds a
+      // DOMException — CPU on every request for nothing. call() below races its own timer.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: connectTimeoutMs,
         // Forever, until close(): the hub must come back without a restart. Jitter spreads replicas.
