@@ -27,6 +27,8 @@ export { activeGrants, activeGrantsSpan, isInForce } from './grants.ts';
 export { contractYear, createPgContractStore, createPgliteContractStore } from './store.ts';
 export type { ApplyResult, ContractFilter, ContractStore, PgContractStoreOptions, PgliteContractStoreOptions } from './store.ts';
 export { createContractService } from './service.ts';
+export { CONTRACT_CHANNEL, listenForContractChanges } from './listen.ts';
+export type { ContractChange, ContractListener, ContractListenerOptions } from './listen.ts';
 export type { ContractService, ContractServiceOptions, RenewOptions } from './service.ts';
 export { DEMO_CONTRACTS_PATH, loadSeedContracts, parseSeedContracts } from './seeds.ts';
 export type { SeedResult } from './seeds.ts';

@@ -66,6 +66,17 @@ export interface ContractService {
   history(principal: Principal, id: string): Promise<ContractTransition[]>;
   /** What `department` may read now (or at `now`), for the enforcement. */
   grants(department: string, now?: number): Promise<readonly ActiveGrant[]>;
+  /**
+   * Forgets the cached active contracts of `department`, or of every department when omitted:
+   * another process (replica, CLI) changed them. Shared by every service on the same store.
+   */
+  invalidate(department?: string): void;
+  /**
+   * Whether the cache may be used (default true). While false — the change feed from other
+   * replicas is down (listen.ts) — `grants` reads the store on every call. Either way the cache is
+   * emptied: what it held may have missed changes.
+   */
+  trustCache(trusted: boolean): void;
   /** The same service reading another clock (seeds replay a contract's past; tests move time). */
   withClock(clock: Clock): ContractService;
 }
@@ -81,20 +92,30 @@ function byCreation(a: Contract, b: Contract): number {
  * changes through a service (every service on one store shares it), with the grants they make and
  * the span of time those hold unchanged: a request inside the span gets the very same (frozen)
  * grant list, one outside it has the list computed anew at its `now`, so validity windows need no
- * invalidation. Changes made by another process (another replica) are not seen until this
- * process's next own change — cross-replica invalidation belongs to the scale-out work.
+ * invalidation. Changes made by another process (another replica, the CLI) reach the cache through
+ * `invalidate` — the hub calls it on PostgreSQL's notifications (listen.ts) — and while that feed
+ * is down `trustCache(false)` makes every call read the store.
  */
 interface ActiveEntry {
   readonly contracts: Promise<Contract[]>;
   span?: ReturnType<typeof activeGrantsSpan>;
 }
 
-const activeByStore = new WeakMap<ContractStore, Map<string, ActiveEntry>>();
+interface ActiveCache {
+  readonly entries: Map<string, ActiveEntry>;
+  trusted: boolean;
+}
+
+const activeByStore = new WeakMap<ContractStore, ActiveCache>();
+
+function cacheOf(store: ContractStore): ActiveCache {
+  let cache = activeByStore.get(store);
+  if (!cache) activeByStore.set(store, (cache = { entries: new Map(), trusted: true }));
+  return cache;
+}
 
 function activeCache(store: ContractStore): Map<string, ActiveEntry> {
-  let cache = activeByStore.get(store);
-  if (!cache) activeByStore.set(store, (cache = new Map()));
-  return cache;
+  return cacheOf(store).entries;
 }
 
 export function createContractService(options: ContractServiceOptions): ContractService {
@@ -238,6 +259,7 @@ export function createContractService(options: ContractServiceOptions): Contract
     },
 
     async grants(department, now = clock.now()) {
+      if (!cacheOf(store).trusted) return activeGrantsSpan(await store.list({ consumer: department, states: ['active'] }), department, now).grants;
       const cache = activeCache(store);
       let entry = cache.get(department);
       if (!entry) {
@@ -255,6 +277,17 @@ export function createContractService(options: ContractServiceOptions): Contract
       const fresh = activeGrantsSpan(contracts, department, now);
       if (cache.get(department) === entry) entry.span = fresh;
       return fresh.grants;
+    },
+
+    invalidate(department) {
+      if (department === undefined) activeCache(store).clear();
+      else activeCache(store).delete(department);
+    },
+
+    trustCache(trusted) {
+      const cache = cacheOf(store);
+      cache.trusted = trusted;
+      cache.entries.clear();
     },
 
     withClock(other) {

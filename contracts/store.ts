@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { TongxiangError } from '../core/index.ts';
 import { isSchemaName, openPg, openPglite, type SqlDatabase, type SqlSession } from './db.ts';
+import { CONTRACT_CHANNEL, contractChangePayload } from './listen.ts';
 import { migrate } from './migrate.ts';
 import type {
   Contract,
@@ -176,12 +177,20 @@ export function alreadyRenewed(predecessorId: string | null, successorId?: strin
   });
 }
 
-/** The store over an open, migrated database. */
-function sqlContractStore(db: SqlDatabase): ContractStore {
+/**
+ * The store over an open, migrated database. With `notify` (PostgreSQL), every stored change also
+ * sends NOTIFY tongxiang_contracts in its own transaction: delivered on commit, never on rollback
+ * (see listen.ts).
+ */
+function sqlContractStore(db: SqlDatabase, notify?: { readonly schema: string }): ContractStore {
   let closed = false;
   const open = (): SqlDatabase => {
     if (closed) throw new Error('contract store is closed');
     return db;
+  };
+  const announce = async (tx: SqlSession, contract: { readonly id: string; readonly consumer: string }): Promise<void> => {
+    if (!notify) return;
+    await tx.query('SELECT pg_notify($1, $2)', [CONTRACT_CHANNEL, contractChangePayload({ schema: notify.schema, consumer: contract.consumer, contractId: contract.id })]);
   };
 
   const store: ContractStore = {
@@ -199,6 +208,7 @@ function sqlContractStore(db: SqlDatabase): ContractStore {
         ]);
         const row = inserted.rows[0]!;
         await tx.query(INSERT_TRANSITION, transitionParams(row.id, 1, record));
+        await announce(tx, row);
         return toContract(row);
       }).catch((error: unknown) => {
         throw isLiveSuccessorConflict(error) ? alreadyRenewed(contract.predecessorId) : error;
@@ -239,6 +249,7 @@ function sqlContractStore(db: SqlDatabase): ContractStore {
         const row = updated.rows[0];
         if (!row) return { applied: false, current: await getIn(tx, contract.id) };
         await tx.query(INSERT_TRANSITION, transitionParams(contract.id, record.seq, record));
+        await announce(tx, row);
         return { applied: true, contract: toContract(row) };
       });
     },
@@ -260,14 +271,14 @@ function sqlContractStore(db: SqlDatabase): ContractStore {
   return Object.freeze(store);
 }
 
-async function migrated(db: SqlDatabase, schema?: string): Promise<ContractStore> {
+async function migrated(db: SqlDatabase, schema?: string, notify?: { readonly schema: string }): Promise<ContractStore> {
   try {
     await migrate(db, schema === undefined ? {} : { schema });
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
   }
-  return sqlContractStore(db);
+  return sqlContractStore(db, notify);
 }
 
 export interface PgliteContractStoreOptions {
@@ -292,7 +303,10 @@ export interface PgContractStoreOptions {
   readonly poolSize?: number | undefined;
 }
 
-/** At scale: PostgreSQL through a `pg` pool. The migrations run before this resolves. */
+/**
+ * At scale: PostgreSQL through a `pg` pool. The migrations run before this resolves. Every change
+ * is announced on the `tongxiang_contracts` channel for the other replicas' caches (listen.ts).
+ */
 export async function createPgContractStore(options: PgContractStoreOptions): Promise<ContractStore> {
   const problems: string[] = [];
   if (typeof options?.connectionString !== 'string' || options.connectionString === '') problems.push('connectionString is required');
@@ -301,5 +315,5 @@ export async function createPgContractStore(options: PgContractStoreOptions): Pr
   const poolSize = options?.poolSize ?? 10;
   if (!Number.isInteger(poolSize) || poolSize < 1) problems.push('poolSize must be a positive integer');
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: `contract store: ${problems.join('; ')}` });
-  return migrated(openPg(options.connectionString, schema ?? 'public', poolSize), schema);
+  return migrated(openPg(options.connectionString, schema ?? 'public', poolSize), schema, { schema: schema ?? 'public' });
 }

@@ -3,8 +3,10 @@
  * against the live graph — an unclassified field, or an entry naming a field that does not exist,
  * stops start-up with CATALOGUE_INVALID — the contract store (PGlite in the data directory, or
  * PostgreSQL when DATABASE_URL is set), the contract service, and, in demo mode, the seed
- * contracts. The public schema hides not-shared fields, enforces the rest field by field
- * (deny / mask / jurisdiction, gateway/enforcement) and carries the admin API.
+ * contracts. With PostgreSQL, the cache of active contracts follows the other replicas' changes
+ * through LISTEN/NOTIFY (contracts/listen.ts). The public schema hides not-shared fields,
+ * enforces the rest field by field (deny / mask / jurisdiction, gateway/enforcement) and carries
+ * the admin API.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +17,9 @@ import {
   createContractService,
   createPgContractStore,
   createPgliteContractStore,
+  listenForContractChanges,
   loadSeedContracts,
+  type ContractListener,
   type ContractService,
   type ContractServiceOptions,
   type ContractStore,
@@ -61,8 +65,10 @@ export async function startGovernance<Ctx extends EnforcementContext>(
   const store: ContractStore = config.databaseUrl
     ? await createPgContractStore({ connectionString: config.databaseUrl })
     : await createPgliteContractStore({ dataDir: config.dataDir });
+  let listener: ContractListener | undefined;
   try {
     const contracts = createContractService({ store, catalogue: contractCatalogueLookup(catalogue), onTransition: options.onTransition });
+    if (config.databaseUrl) listener = await followOtherReplicas(contracts, config.databaseUrl, logger);
     if (config.demo) {
       const seeded = await loadSeedContracts(contracts, await readFile(DEMO_CONTRACTS_PATH, 'utf8'), systemClock.now());
       logger.info('demo contracts', { created: seeded.created.length, present: seeded.present.length });
@@ -70,6 +76,7 @@ export async function startGovernance<Ctx extends EnforcementContext>(
     const sweep = startExpirySweep(contracts, config.contractSweepMs, logger);
     const close = async () => {
       await sweep.stop();
+      await listener?.close();
       await store.close();
     };
     if (options.enforce === false) {
@@ -90,9 +97,36 @@ export async function startGovernance<Ctx extends EnforcementContext>(
     const schema = extendWithAdmin(enforcement.schema, { contracts, catalogue });
     return { catalogue, contracts, schema, plugin: enforcement.plugin, close, database: store.database };
   } catch (error) {
+    await listener?.close();
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Other replicas' (and the CLI's) contract changes, as PostgreSQL notifies them: the consumer's
+ * cached contracts are dropped, so the next request reads them. Until LISTEN is in place, and
+ * whenever its connection is lost, the cache is not used at all (every request reads the store);
+ * once listening again everything cached before is dropped, since notifications may have been
+ * missed. Propagation: a committed change reaches every listening replica within milliseconds;
+ * docs/scaling.md states the bound.
+ */
+async function followOtherReplicas(contracts: ContractService, databaseUrl: string, logger: Logger): Promise<ContractListener> {
+  contracts.trustCache(false);
+  const listener = listenForContractChanges({
+    connectionString: databaseUrl,
+    onChange: (change) => contracts.invalidate(change.consumer),
+    onListening: () => contracts.trustCache(true),
+    onLost: (error) => {
+      contracts.trustCache(false);
+      logger.warn('lost the contract change feed (LISTEN); reading contracts from PostgreSQL on every request until it is back', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    },
+  });
+  await listener.started;
+  if (!listener.listening) logger.warn('contract change feed (LISTEN) not available yet; reading contracts from PostgreSQL on every request until it is');
+  return listener;
 }
 
 /**
