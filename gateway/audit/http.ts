@@ -74,7 +74,8 @@ export function bindContext(facts: RequestAudit, context: object): void {
   Object.defineProperty(context, FACTS, { value: facts, enumerable: true, writable: false, configurable: false });
 }
 
-function factsOf(context: unknown): RequestAudit | undefined {
+/** The request's facts from a context value Apollo hands to plugins (metrics read them too). */
+export function factsOf(context: unknown): RequestAudit | undefined {
   return typeof context === 'object' && context !== null ? ((context as Record<symbol, unknown>)[FACTS] as RequestAudit | undefined) : undefined;
 }
 

@@ -61,7 +61,7 @@ beforeAll(async () => {
   token = await issueLocalToken(loadConfig({ env: {}, overrides: { dataDir: dirs[1]! } }).identity, dirs[1]!, { ...COUNTY_DEVELOPER, ttlSeconds: 3600 });
   for (const dir of dirs.slice(2)) await cp(join(dirs[1]!, 'identity'), join(dir, 'identity'), { recursive: true });
   urls.push(...(await Promise.all(dirs.slice(1).map((dir, i) => startReplica(dir, `replica-${i}`)))));
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const child of children) {
