@@ -81,6 +81,16 @@ export const ERRORS = {
     zh: '数据源“{source}”拒绝了通享平台的凭据（{reason}），请联系平台运维人员核对该数据源的接入凭据',
     en: 'Source "{source}" refused the hub\'s credentials ({reason}); ask the platform operator to check this source\'s credentials',
   },
+  UPSTREAM_CIRCUIT_OPEN: {
+    status: 503,
+    zh: '数据源“{source}”熔断中：该数据源接连调用失败，平台暂停向其发送请求以保护该系统，约 {retryAfterS} 秒后试探恢复；其他数据照常返回',
+    en: 'Source "{source}" is cut off by its circuit breaker after repeated failures; the hub sends it no calls for now to protect it and tries again in about {retryAfterS} s; other data is returned as usual',
+  },
+  UPSTREAM_BUSY: {
+    status: 503,
+    zh: '数据源“{source}”当前并发调用已满（{reason}），本字段未向其发出请求，请稍后重试；其他数据照常返回',
+    en: 'Source "{source}" has too many calls in progress ({reason}); this field was not fetched, try again shortly; other data is returned as usual',
+  },
   DATASET_FILE_INVALID: {
     status: 422,
     zh: '文件“{file}”无法读取（{reason}），已保留原文件，数据集仍为上一版本',

@@ -9,7 +9,8 @@
  * (30000), TONGXIANG_TOKEN_MAX_BYTES (8192), TONGXIANG_TOKEN_CACHE_SIZE (10000); see
  * docs/identity.md), the limits (REDIS_URL, TONGXIANG_LIMIT_*; see docs/limits.md), the web console
  * (TONGXIANG_CONSOLE_OIDC_CLIENT_ID, TONGXIANG_CONSOLE_OIDC_SCOPE (openid), TONGXIANG_CONSOLE_DIR; see
- * docs/console.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
+ * docs/console.md), metrics and traces (TONGXIANG_METRICS (on), TONGXIANG_METRICS_TOKEN,
+ * TONGXIANG_OTEL_ENDPOINT, TONGXIANG_OTEL_SERVICE_NAME (tongxiang); see docs/operations.md), and every other TONGXIANG_* variable, which .meshrc.yml may use as ${NAME}
  * or ${NAME:default} (upstream addresses and credentials).
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ import { parse as parseYaml } from 'yaml';
 import { TongxiangError } from '../core/index.ts';
 import { readIdentitySettings, type IdentityInput, type IdentitySettings } from './identity/index.ts';
 import { readLimitSettings, type LimitFileSettings, type LimitOverrides, type LimitSettings } from './limits/settings.ts';
+import { readResilienceSettings, type ResilienceOverrides, type ResilienceSettings } from './resilience-settings.ts';
+import { readMetricsSettings, readOtelSettings, type MetricsSettings, type OtelSettings } from './metrics/settings.ts';
 
 export interface HubConfig {
   readonly port: number;
@@ -47,6 +50,12 @@ export interface HubConfig {
   readonly exchange: ExchangeSettings;
   /** The web console at /console/: where its build lies, and the OIDC client it signs in with. */
   readonly console: ConsoleSettings;
+  /** Prometheus metrics at /metrics: on by default, behind a bearer token when one is set. */
+  readonly metrics: MetricsSettings;
+  /** OpenTelemetry traces over OTLP/HTTP: off unless an endpoint is set. */
+  readonly otel: OtelSettings;
+  /** Retries, circuit breaker and bulkhead per upstream source (TONGXIANG_UPSTREAM_RETRIES, TONGXIANG_CIRCUIT_*, …; docs/resilience.md). */
+  readonly resilience: ResilienceSettings;
   /** Values for ${NAME} placeholders in .meshrc.yml. Holds secrets: never log it. */
   readonly variables: Readonly<Record<string, string>>;
 }
@@ -95,13 +104,16 @@ export interface ConsoleSettings {
 export interface ConfigInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: string;
-  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits' | 'exchange' | 'console'>> & {
+  readonly overrides?: Partial<Omit<HubConfig, 'variables' | 'identity' | 'audit' | 'limits' | 'exchange' | 'console' | 'resilience' | 'metrics' | 'otel'>> & {
     variables?: Record<string, string>;
     identity?: IdentityInput;
     audit?: Partial<AuditSettings>;
     limits?: LimitOverrides;
+    resilience?: ResilienceOverrides;
     exchange?: Partial<ExchangeSettings>;
     console?: Partial<ConsoleSettings>;
+    metrics?: Partial<MetricsSettings>;
+    otel?: Partial<OtelSettings>;
   };
   readonly cwd?: string;
 }
@@ -118,8 +130,11 @@ interface FileSettings {
   contractSweepMs?: number;
   audit?: Partial<Record<keyof AuditSettings, unknown>>;
   limits?: LimitFileSettings;
+  resilience?: unknown;
   exchange?: Partial<Record<keyof ExchangeSettings, unknown>>;
   console?: Partial<Record<keyof ConsoleSettings, unknown>>;
+  metrics?: Partial<Record<keyof MetricsSettings, unknown>>;
+  otel?: Partial<Record<keyof OtelSettings, unknown>>;
   demo?: boolean;
   identity?: IdentityInput;
   variables?: Record<string, string>;
@@ -270,7 +285,10 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     webhookAllow: webhookAllow === null ? null : Object.freeze(webhookAllow),
     kafkaTopic: String(ox.kafkaTopic ?? env.TONGXIANG_EXCHANGE_TOPIC ?? fx.kafkaTopic ?? 'tongxiang.exchange'),
   });
+  const resilience = readResilienceSettings(env, file.resilience, o.resilience, problems);
   const consoleSettings = readConsoleSettings(env, file.console ?? {}, o.console ?? {}, cwd, problems);
+  const metrics = readMetricsSettings(env, file.metrics ?? {}, o.metrics ?? {}, problems);
+  const otel = readOtelSettings(env, file.otel ?? {}, o.otel ?? {}, problems);
   if (problems.length > 0) throw new TongxiangError('CONFIG_INVALID', { reason: problems.join('; ') });
   return Object.freeze({
     port,
@@ -286,8 +304,11 @@ export function loadConfig(input: ConfigInput = {}): HubConfig {
     audit,
     databaseUrl: env.DATABASE_URL ? String(env.DATABASE_URL) : null,
     limits,
+    resilience,
     exchange,
     console: consoleSettings,
+    metrics,
+    otel,
     variables: Object.freeze(variables),
   });
 }

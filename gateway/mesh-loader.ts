@@ -11,7 +11,7 @@ import { getMesh, type MeshInstance } from '@graphql-mesh/runtime';
 import { InMemoryStoreStorageAdapter, MeshStore } from '@graphql-mesh/store';
 import type { Logger as MeshLogger, YamlConfig } from '@graphql-mesh/types';
 import { TongxiangError } from '../core/index.ts';
-import { useUpstreamGuard, type GuardedSource } from '../mesh/index.ts';
+import { createSourceResilience, useUpstreamGuard, type GuardedSource, type ResilientSource, type SourceResilience } from '../mesh/index.ts';
 import { parseSecretYaml, type HubConfig } from './config.ts';
 import { silentLogger, type Logger } from './log.ts';
 
@@ -54,6 +54,8 @@ export function interpolate<T>(value: T, variables: Readonly<Record<string, stri
 export interface LoadedMesh {
   readonly mesh: MeshInstance;
   readonly config: YamlConfig.Config;
+  /** This hub's circuit breakers, retries and bulkheads per remote source (mesh/resilience.ts). */
+  readonly resilience: SourceResilience;
 }
 
 export async function loadMeshConfig(hub: HubConfig): Promise<YamlConfig.Config> {
@@ -91,6 +93,26 @@ function guardedSources(config: YamlConfig.Config, hub: HubConfig): Record<strin
   return out;
 }
 
+/** Every source that calls a remote system gets a policy; the file-drop rosters are local files. */
+function resilientSources(config: YamlConfig.Config, hub: HubConfig): Record<string, ResilientSource> {
+  const unknown = Object.keys(hub.resilience.sources).filter((name) => !config.sources.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new TongxiangError('CONFIG_INVALID', { reason: `resilience.sources names sources .meshrc.yml lacks: ${unknown.join(', ')}` });
+  }
+  const out: Record<string, ResilientSource> = {};
+  for (const source of config.sources) {
+    const [kind, raw] = Object.entries(source.handler)[0] ?? ['unknown', {}];
+    if (kind === '@tongxiang/filedrop-handler') continue;
+    const handler = (raw ?? {}) as { timeout?: unknown; timeoutMs?: unknown; sourceLabel?: string };
+    out[source.name] = {
+      ...(hub.resilience.sources[source.name] ?? hub.resilience.defaults),
+      label: handler.sourceLabel ?? source.name,
+      timeoutMs: Number(handler.timeoutMs ?? handler.timeout ?? hub.upstreamTimeoutMs),
+    };
+  }
+  return out;
+}
+
 export async function loadMesh(hub: HubConfig, logger: Logger = silentLogger): Promise<LoadedMesh> {
   const config = await loadMeshConfig(hub);
   const store = new MeshStore(join(hub.dataDir, '.mesh'), new InMemoryStoreStorageAdapter(), {
@@ -113,6 +135,7 @@ export async function loadMesh(hub: HubConfig, logger: Logger = silentLogger): P
     ...(options.additionalEnvelopPlugins ?? []),
     useUpstreamGuard({ sources: guardedSources(config, hub), defaultTimeoutMs: hub.upstreamTimeoutMs }),
   ];
+  const resilience = createSourceResilience({ sources: resilientSources(config, hub) });
   const mesh = await getMesh(options);
-  return { mesh, config };
+  return { mesh, config, resilience };
 }

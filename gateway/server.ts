@@ -15,7 +15,7 @@ import type { YamlConfig } from '@graphql-mesh/types';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { graphQLError, isTongxiangError, systemClock, type Principal } from '../core/index.ts';
-import { probeSources, settleFileDropStores, SOURCE_CALLS, SOURCE_GUARD, toPublicError, type SourceGuard, type SourceStatus } from '../mesh/index.ts';
+import { probeSources, settleFileDropStores, SOURCE_CALLS, SOURCE_GUARD, SOURCE_RESILIENCE, toPublicError, type CircuitStateName, type CircuitStatus, type SourceGuard, type SourceResilience, type SourceStatus } from '../mesh/index.ts';
 import { auditApolloPlugin, bindContext, installAuditHooks, requestAudit } from './audit/http.ts';
 import { startHubAudit, type HubAudit } from './audit/hub-audit.ts';
 import { extendWithAudit } from './audit/schema.ts';
@@ -38,6 +38,7 @@ import { departmentDirectory } from './console/departments.ts';
 import { extendWithConsole } from './console/schema.ts';
 import { consoleOidc, createDemoSignIn, demoSignInAvailable } from './console/sign-in.ts';
 import { registerConsole } from './console/static.ts';
+import { startObservability, type Observability } from './metrics/index.ts';
 
 export interface HubContext extends BaseContext {
   readonly requestId: string;
@@ -61,7 +62,10 @@ export interface Hub {
   readonly examples: readonly ExampleQuery[];
   readonly demo: DemoUpstreams | null;
   readonly identity: HubIdentity;
-  readiness(): Promise<{ ready: boolean; sources: SourceStatus[] }>;
+  /** Each source probed, with its circuit (`closed` for sources without one); an open circuit makes the hub not ready. */
+  readiness(): Promise<{ ready: boolean; sources: Array<SourceStatus & { circuit: CircuitStateName }> }>;
+  /** Circuit state of every source with a breaker (mesh/resilience.ts), e.g. for a metrics gauge. */
+  circuits(): ReadonlyArray<CircuitStatus>;
   close(): Promise<void>;
 }
 
@@ -101,10 +105,10 @@ function publicErrorsPlugin(logger: Logger): ApolloServerPlugin<HubContext> {
   };
 }
 
-async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal, sourceCalls: unknown[], sourceGuard: SourceGuard | null): Promise<HubContext> {
+async function meshContext(mesh: MeshInstance, requestId: string, principal: Principal, sourceCalls: unknown[], sourceGuard: SourceGuard | null, resilience: SourceResilience): Promise<HubContext> {
   // No consumer headers go into Mesh's context: upstream calls carry only the hub's own credentials.
   const { contextFactory } = mesh.getEnveloped({});
-  return (await contextFactory({ requestId, principal, [SOURCE_CALLS]: sourceCalls, ...(sourceGuard ? { [SOURCE_GUARD]: sourceGuard } : {}) })) as HubContext;
+  return (await contextFactory({ requestId, principal, [SOURCE_CALLS]: sourceCalls, [SOURCE_RESILIENCE]: resilience, ...(sourceGuard ? { [SOURCE_GUARD]: sourceGuard } : {}) })) as HubContext;
 }
 
 /** SHA-256 over the catalogue files (name and content, in name order): a policy change shows as a new digest. */
@@ -170,6 +174,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
   let limits: HubLimits | undefined;
   let drops: HubDrops | null = null;
   let exchange: Exchange | undefined;
+  let observability: Observability | undefined;
   try {
     const loaded = await loadMesh(effective, logger);
     mesh = loaded.mesh;
@@ -264,9 +269,11 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     const withExchange = exchange ? extendWithExchange(withDrops, { exchange }) : withDrops;
 
     const probe = () => probeSources(meshConfig.sources, Math.min(2000, effective.upstreamTimeoutMs), effective.meshDir);
+    const circuits = () => loaded.resilience.circuits();
     const readiness = async () => {
-      const sources = await probe();
-      return { ready: sources.every((s) => s.ok), sources };
+      const states = new Map(circuits().map((c) => [c.source, c.state]));
+      const sources = (await probe()).map((s) => ({ ...s, circuit: states.get(s.name) ?? ('closed' as const) }));
+      return { ready: sources.every((s) => s.ok && s.circuit !== 'open'), sources };
     };
 
     // The web console: what its pages ask the graph beyond the public API, and its departments.
@@ -280,6 +287,9 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       departments: consoleDepartments,
     });
     late.schema = schema;
+    // Metrics at /metrics and, when configured, traces (gateway/metrics): hooks before the routes.
+    observability = await startObservability(effective, { audit: hubAudit ?? null, datasets: () => hubDrops?.pipeline ?? null, circuits, logger });
+    observability.install(app);
     const apollo = new ApolloServer<HubContext>({
       schema,
       introspection: true,
@@ -290,7 +300,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       ...(hubLimits ? { parseOptions: { maxTokens: maxTokensOf(effective.limits) } } : {}),
       // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
       stopOnTerminationSignals: false,
-      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : [])],
+      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : []), ...observability.plugins],
     });
     await apollo.start();
 
@@ -367,7 +377,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           throw error;
         }
         facts.principal = principal;
-        const context = await meshContext(mesh!, requestId, principal, facts.sources, hubLimits ? hubLimits.sourceGuard : null);
+        const context = await meshContext(mesh!, requestId, principal, facts.sources, hubLimits ? hubLimits.sourceGuard : null, loaded.resilience);
         bindContext(facts, context);
         return context;
       },
@@ -398,6 +408,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
           await withDeadline(Promise.all([settleFileDropStores(), governance!.close()]), config.shutdownGraceMs);
           await audit?.close();
           await limits?.close();
+          await observability?.close();
           await demo?.close();
         }
       })();
@@ -405,7 +416,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     };
 
     const hubIdentity: HubIdentity = Object.freeze({ mode: identity.mode, issuer: identity.issuer, audience: identity.audience, keySource: identity.keySource });
-    return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, identity: hubIdentity, readiness, close });
+    return Object.freeze({ url, graphqlUrl: `${url}/graphql`, config: effective, examples, demo, identity: hubIdentity, readiness, circuits, close });
   } catch (error) {
     await app?.close().catch(() => undefined);
     await drops?.close().catch(() => undefined);
@@ -414,6 +425,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
     await withDeadline(Promise.all([settleFileDropStores(), governance?.close()]), config.shutdownGraceMs);
     await audit?.close().catch(() => undefined);
     await limits?.close().catch(() => undefined);
+    await observability?.close().catch(() => undefined);
     await demo?.close();
     throw error;
   }

@@ -7,3 +7,5 @@ export { settleFileDropStores } from '@tongxiang/filedrop-handler';
 export type { ProbeResult } from './probe-result.ts';
 export { SOURCE_CALLS, SOURCE_GUARD } from './source-calls.ts';
 export type { SourceCall, SourceGuard } from './source-calls.ts';
+export { createSourceResilience, DEFAULT_RESILIENCE, SOURCE_RESILIENCE, isBreakerFailure, isRetryable } from './resilience.ts';
+export type { CircuitStateName, CircuitStatus, ResiliencePolicySettings, ResilientSource, SourcePolicy, SourceResilience } from './resilience.ts';

@@ -3,7 +3,9 @@
  * sources): a hard timeout per source, and upstream failures turned into catalogue errors at the
  * field's path — UPSTREAM_UNAVAILABLE (refused, reset, timeout, 5xx), UPSTREAM_AUTH_FAILED
  * (401/403: the hub's credential was refused), UPSTREAM_INVALID (a 2xx that is not JSON).
- * Sources with their own transport (the SOAP handler) apply the same rules themselves.
+ * Sources with their own transport (the SOAP handler) apply the same rules themselves. Each call
+ * passes mesh/source-calls.ts `timedSourceCall`: audit note, source guard, and the source's
+ * circuit breaker, retries (GETs only) and bulkhead (mesh/resilience.ts).
  */
 import type { MeshFetch, MeshPlugin } from '@graphql-mesh/types';
 import type { GraphQLError } from 'graphql';
@@ -76,12 +78,14 @@ export function useUpstreamGuard(options: UpstreamGuardOptions): MeshPlugin<unkn
       const label = source?.label ?? sourceName;
       const timeoutMs = source?.timeoutMs ?? defaultTimeoutMs;
       const inner: MeshFetch = fetchFn;
+      // Only reads are retried (mesh/resilience.ts): a GET, or a HEAD.
       const guarded: MeshFetch = (url, init, context, fetchInfo) =>
-        timedSourceCall(context, sourceName, async () => guardedCall(url, init, context, fetchInfo));
-      const guardedCall: MeshFetch = async (url, init, context, fetchInfo) => {
-        const signal = init?.signal
-          ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs);
+        timedSourceCall(context, sourceName, async (deadline) => guardedCall(url, init, context, fetchInfo, deadline), {
+          idempotent: ['GET', 'HEAD'].includes((init?.method ?? 'GET').toUpperCase()),
+        });
+      const guardedCall = async (url: string, init: Parameters<MeshFetch>[1], context: unknown, fetchInfo: Parameters<MeshFetch>[3], deadline?: AbortSignal): Promise<Response> => {
+        const signals = [init?.signal, deadline, AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s != null);
+        const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
         let response: Response;
         try {
           response = await inner(url, { ...init, signal }, context, fetchInfo);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../../sources/testing/fault-proxy.ts';
 import { loadConfig, type HubConfig } from '../config.ts';
 import type { LimitOverrides } from '../limits/settings.ts';
+import type { MetricsSettings, OtelSettings } from '../metrics/index.ts';
+import type { ResilienceOverrides } from '../resilience-settings.ts';
 import { startDemoUpstreams, type DemoUpstreams } from '../demo.ts';
 import { issueLocalToken, type TokenRequest } from '../identity/index.ts';
 import { silentLogger } from '../log.ts';
@@ -127,7 +129,7 @@ async function withToken(hub: Hub): Promise<TestHubInstance> {
   return Object.freeze({ ...hub, token, query, tokenFor });
 }
 
-export async function startTestHub(options: { upstreamTimeoutMs?: number; limits?: LimitOverrides } = {}): Promise<TestHub> {
+export async function startTestHub(options: { upstreamTimeoutMs?: number; limits?: LimitOverrides; resilience?: ResilienceOverrides; metrics?: Partial<MetricsSettings>; otel?: Partial<OtelSettings> } = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tongxiang-test-'));
   const upstreams = await startDemoUpstreams({ dataDir });
   const soapProxy = await startFaultProxy(upstreams.registryEndpoint);
@@ -150,6 +152,9 @@ export async function startTestHub(options: { upstreamTimeoutMs?: number; limits
         upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1500,
         shutdownGraceMs: 5000,
         ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.resilience ? { resilience: options.resilience } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.otel ? { otel: options.otel } : {}),
         variables: {
           ...upstreams.variables,
           TONGXIANG_SAMR_URL: soapProxy.through(upstreams.registryEndpoint),

@@ -167,7 +167,7 @@ export function createSoapInvoker(client: Client, model: ServiceModel, timeoutMs
   const port = (client as unknown as Record<string, Record<string, Record<string, SoapMethod>>>)[model.service]?.[model.port];
   if (!port) throw new TongxiangError('CONFIG_INVALID', { reason: `the soap client has no port ${model.service}/${model.port}` });
 
-  return (op: OperationModel, args: Record<string, unknown>): Promise<unknown> =>
+  return (op: OperationModel, args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const method = port[op.name];
       if (!method) return reject(new SoapSourceError('UPSTREAM_INVALID', `operation ${op.name} not on the port`));
@@ -177,12 +177,17 @@ export function createSoapInvoker(client: Client, model: ServiceModel, timeoutMs
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', expire);
         fn();
       };
-      const timer = setTimeout(() => {
+      // At timeoutMs, or earlier when the caller's deadline (retries included) passes.
+      const expire = () => {
         settle(() => reject(new SoapSourceError('UPSTREAM_UNAVAILABLE', 'timeout')));
         controller.abort();
-      }, timeoutMs);
+      };
+      const timer = setTimeout(expire, timeoutMs);
+      if (signal?.aborted) return expire();
+      signal?.addEventListener('abort', expire, { once: true });
       try {
         method(
           args,

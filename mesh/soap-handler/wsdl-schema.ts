@@ -25,15 +25,15 @@ import {
   type GraphQLOutputType,
   type GraphQLScalarType,
 } from 'graphql';
-import { guardSourceCall, noteSourceCall } from '../source-calls.ts';
+import { timedSourceCall } from '../source-calls.ts';
 import { coerceField, coerceObject, toSoapArgs } from './coerce.ts';
 import { camelCase, type FieldModel, type OperationModel, type ServiceModel, type TypeModel } from './wsdl-model.ts';
 
 export interface SchemaOptions {
   /** Operation names (as in the WSDL) exposed on Mutation instead of Query. */
   readonly mutations?: readonly string[];
-  /** Performs the SOAP call; resolves to the response element as the soap package parsed it. */
-  readonly invoke: (operation: OperationModel, args: Record<string, unknown>) => Promise<unknown>;
+  /** Performs the SOAP call; resolves to the response element as the soap package parsed it. `signal` aborts it (the call's deadline). */
+  readonly invoke: (operation: OperationModel, args: Record<string, unknown>, signal?: AbortSignal) => Promise<unknown>;
   /** Turns any failure of a resolver into the error the graph shows. */
   readonly toGraphQLError: (error: unknown) => Error;
   /** The Mesh source's name, to note each call in the request's context (mesh/source-calls.ts). */
@@ -48,6 +48,7 @@ const SCALARS: Record<string, GraphQLScalarType> = {
 };
 
 export function buildSoapSchema(model: ServiceModel, options: SchemaOptions): GraphQLSchema {
+  const mutations = new Set(options.mutations ?? []);
   const outputTypes = new Map<string, GraphQLObjectType>();
   const inputTypes = new Map<string, GraphQLInputObjectType>();
 
@@ -106,25 +107,32 @@ export function buildSoapSchema(model: ServiceModel, options: SchemaOptions): Gr
       args,
       description: op.description,
       resolve: async (_root: unknown, given: Record<string, unknown>, context: unknown) => {
-        const startedAt = performance.now();
+        let args: Record<string, unknown>;
         try {
-          if (options.sourceName) await guardSourceCall(context, options.sourceName);
-          const result = await options.invoke(op, toSoapArgs(op.args, given, model.objects));
-          if (options.sourceName) noteSourceCall(context, options.sourceName, startedAt);
-          if (output.kind === 'none') return true;
-          const wrapper = result && typeof result === 'object' ? (result as Record<string, unknown>) : {};
-          if (output.kind === 'unwrap') return coerceField(output.field, wrapper[output.field.xmlName], model.objects, output.field.xmlName);
-          return coerceObject(output.type, wrapper, model.objects, op.outputElement ?? op.name);
+          args = toSoapArgs(op.args, given, model.objects);
         } catch (error) {
-          const converted = options.toGraphQLError(error);
-          if (options.sourceName) noteSourceCall(context, options.sourceName, startedAt, converted);
-          throw converted;
+          throw options.toGraphQLError(error); // the hub's own request could not be built: no call made
         }
+        // One attempt: the SOAP call and the shaping of its answer, so a malformed answer counts
+        // as the upstream's failure (for the audit note and the source's circuit breaker).
+        const call = async (signal?: AbortSignal) => {
+          try {
+            const result = await options.invoke(op, args, signal);
+            if (output.kind === 'none') return true;
+            const wrapper = result && typeof result === 'object' ? (result as Record<string, unknown>) : {};
+            if (output.kind === 'unwrap') return coerceField(output.field, wrapper[output.field.xmlName], model.objects, output.field.xmlName);
+            return coerceObject(output.type, wrapper, model.objects, op.outputElement ?? op.name);
+          } catch (error) {
+            throw options.toGraphQLError(error);
+          }
+        };
+        if (!options.sourceName) return call();
+        // Query operations are reads and may be retried; operations on Mutation never are.
+        return timedSourceCall(context, options.sourceName, call, { idempotent: !mutations.has(op.name) });
       },
     };
   }
 
-  const mutations = new Set(options.mutations ?? []);
   const queryFields: GraphQLFieldConfigMap<unknown, unknown> = {};
   const mutationFields: GraphQLFieldConfigMap<unknown, unknown> = {};
   for (const op of model.operations) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TongxiangError } from '../../core/index.ts';
 import { toPublicError } from '../public-errors.ts';
 
 describe('public errors', () => {
@@ -28,6 +29,16 @@ describe('public errors', () => {
       'r',
     );
     expect(error.extensions?.code).toBe('UPSTREAM_AUTH_FAILED');
+  });
+
+  it.each([
+    ['UPSTREAM_CIRCUIT_OPEN', { source: 'MarketRegistry', sourceLabel: '法人库', retryAfterS: 7 }],
+    ['UPSTREAM_BUSY', { source: 'MarketRegistry', sourceLabel: '法人库', reason: 'max 32 calls, 16 queued' }],
+  ] as const)('passes %s to callers with its source, label and fields', (code, fields) => {
+    const failure = new TongxiangError(code, fields);
+    const { error, unexpected } = toPublicError({ message: failure.message, path: ['enterprise'], extensions: { ...failure.toExtensions(), stacktrace: ['x'] } }, 'r');
+    expect(unexpected).toBe(false);
+    expect(error.extensions).toEqual(failure.toExtensions());
   });
 
   it('keeps catalogue errors but only their whitelisted fields', () => {

@@ -1,7 +1,8 @@
 /**
  * A fault-injecting HTTP proxy for tests: sits in front of a real upstream on loopback and, on
  * command, forwards faithfully, answers late, never answers, resets the connection, or answers
- * garbage. Lets the tests make the real SOAP and REST servers down, slow or malformed.
+ * garbage. Lets the tests make the real SOAP and REST servers down, slow or malformed. It also
+ * counts what reached it: every request in `seen`, and how many were in flight at once.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,7 +12,9 @@ export type FaultMode =
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
-  | { kind: 'garbage'; status?: number; contentType: string; body: string };
+  | { kind: 'garbage'; status?: number; contentType: string; body: string }
+  /** The next requests meet `first` in order (one each), every later one `then`. */
+  | { kind: 'series'; first: readonly FaultMode[]; then: FaultMode };
 
 export interface SeenRequest {
   readonly method: string;
@@ -29,6 +32,11 @@ export interface FaultProxy {
   setMode(mode: FaultMode): void;
   /** Requests seen so far, with their headers (tests check what reaches an upstream). */
   readonly seen: ReadonlyArray<SeenRequest>;
+  /** Requests being handled now (received, not yet answered or dropped). */
+  readonly inFlight: number;
+  /** The most requests in flight at once since start or the last resetPeak(). */
+  readonly peakInFlight: number;
+  resetPeak(): void;
   close(): Promise<void>;
 }
 
@@ -51,12 +59,28 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     out.end(body);
   };
 
+  let inFlight = 0;
+  let peakInFlight = 0;
   const server: Server = createServer(async (req, res) => {
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      inFlight--;
+    };
+    res.on('close', finish); // answered, or the connection dropped
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     seen.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: body.toString('utf8') });
-    const current = mode;
+    let current = mode;
+    if (current.kind === 'series') {
+      const [next, ...rest] = current.first;
+      mode = rest.length > 0 ? { kind: 'series', first: rest, then: current.then } : current.then;
+      current = next ?? current.then;
+    }
     switch (current.kind) {
       case 'pass':
         return forward(req, body, res);
@@ -77,6 +101,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.writeHead(current.status ?? 200, { 'content-type': current.contentType });
         res.end(current.body);
         return;
+      case 'series': // nested series: treated as pass
+        return forward(req, body, res);
     }
   });
   server.on('connection', (s) => {
@@ -97,6 +123,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       mode = next;
     },
     seen,
+    get inFlight() {
+      return inFlight;
+    },
+    get peakInFlight() {
+      return peakInFlight;
+    },
+    resetPeak() {
+      peakInFlight = inFlight;
+    },
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
