@@ -24,7 +24,25 @@ export function withFiledropSection(doc: string, section: string): string {
   return `${doc.replace(/\s*$/, '')}\n\n${section}\n`;
 }
 
-/** For report.ts: the HTTP benchmark's new document, keeping the file-drop section docs/benchmarks.md has now. */
+/** Another benchmark's section by name (`<!-- name:start -->` … `<!-- name:end -->`), markers included. */
+export function sectionOf(doc: string, name: string): string | undefined {
+  const [open, close] = [`<!-- ${name}:start -->`, `<!-- ${name}:end -->`];
+  const start = doc.indexOf(open);
+  const end = doc.indexOf(close, start);
+  return start < 0 || end < 0 ? undefined : doc.slice(start, end + close.length);
+}
+
+/** `doc` with the named section replaced by `section` (markers included), or appended. */
+export function withSection(doc: string, name: string, section: string): string {
+  const current = sectionOf(doc, name);
+  if (current !== undefined) return doc.replace(current, () => section);
+  return `${doc.replace(/\s*$/, '')}\n\n${section}\n`;
+}
+
+/** Sections other benchmarks of `npm run bench` write into docs/benchmarks.md. */
+const CARRIED = ['resilience', 'filedrop'] as const;
+
+/** For report.ts: the HTTP benchmark's new document, keeping the other benchmarks' sections docs/benchmarks.md has now. */
 export function keepFiledropSection(doc: string, path = BENCHMARKS_MD): string {
   let previous: string;
   try {
@@ -32,6 +50,10 @@ export function keepFiledropSection(doc: string, path = BENCHMARKS_MD): string {
   } catch {
     return doc;
   }
-  const section = filedropSectionOf(previous);
-  return section === undefined ? doc : withFiledropSection(doc, section);
+  let out = doc;
+  for (const name of CARRIED) {
+    const section = sectionOf(previous, name);
+    if (section !== undefined) out = withSection(out, name, section);
+  }
+  return out;
 }

@@ -216,6 +216,12 @@ export function consoleTable(report: BenchReport): string {
       rows.push([q.id, 'A/B', ratio(a.rps.median, b.rps.median), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
       rows.push([q.id, 'A/C', ratio(a.rps.median, c.rps.median), '', '', '', '', '', '', '', '']);
     }
+    const m = find(report, q.id, 'M');
+    if (r && b && m) {
+      rows.push([q.id, '4/2 R/B', ratio(r.rps.median, b.rps.median), '', ratio(r.p50Ms, b.p50Ms), ratio(r.p99Ms, b.p99Ms), ratio(r.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, '4/3 R/M', ratio(r.rps.median, m.rps.median), '', ratio(r.p50Ms, m.p50Ms), ratio(r.p99Ms, m.p99Ms), ratio(r.gatewayCpuMsPerReq, m.gatewayCpuMsPerReq), '', '', '', '']);
+      if (c) rows.push([q.id, '4/1 R/C', ratio(r.rps.median, c.rps.median), '', '', '', '', '', '', '', '']);
+    }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -532,6 +538,101 @@ function auditSection(report: BenchReport): string[] {
   return lines;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Against peers (issue 8): 1 raw HTTP ceiling (C), 2 bare Apollo (B), 3 GraphQL Mesh's own server
+// with its JWT and rate-limit plugins (M), 4 Tongxiang with everything on (R: JWT, contracts and
+// masking, strict audit, limits in Redis as replicas share them).
+
+export const PEER_TARGETS = { 1: 'C', 2: 'B', 3: 'M', 4: 'R' } as const satisfies Record<number, TargetId>;
+const PEER_RATIO_TARGETS = { '4/2': 0.9, '4/3': 1.0 } as const;
+
+function peersSection(report: BenchReport): string[] {
+  const lines: string[] = [];
+  const rows = report.queries.map((q) => ({ q, s: Object.fromEntries(Object.entries(PEER_TARGETS).map(([n, id]) => [n, find(report, q.id, id)])) as Record<string, Summary | undefined> }));
+  if (!rows.some((r) => r.s['3'] && r.s['4'])) return lines;
+  lines.push('| query | 1 raw HTTP (C) req/s | 2 bare Apollo (B) req/s | 3 Mesh `mesh start` + JWT + rate limit (M) req/s | 4 Tongxiang, everything on (R) req/s | 4/2 | 4/3 | 4/1 | CPU ms/req 2 / 3 / 4 | p50 ms 2 / 3 / 4 | p99 ms 2 / 3 / 4 |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { q, s } of rows) {
+    const [one, two, three, four] = [s['1'], s['2'], s['3'], s['4']];
+    if (!two || !three || !four) continue;
+    const mark = (x: number, target: number) => (x >= target ? `**${f2(x)}**` : `**${f2(x)}** (target ≥ ${f2(target)}: not met)`);
+    lines.push(
+      `| ${q.id} | ${one ? f0(one.rps.median) : 'n/a'} | ${f0(two.rps.median)} | ${f0(three.rps.median)} | ${f0(four.rps.median)} | ` +
+        `${mark(four.rps.median / two.rps.median, PEER_RATIO_TARGETS['4/2'])} | ${mark(four.rps.median / three.rps.median, PEER_RATIO_TARGETS['4/3'])} | ` +
+        `${one ? ratio(four.rps.median, one.rps.median) : 'n/a'} | ${f3(two.gatewayCpuMsPerReq)} / ${f3(three.gatewayCpuMsPerReq)} / ${f3(four.gatewayCpuMsPerReq)} | ` +
+        `${f2(two.p50Ms)} / ${f2(three.p50Ms)} / ${f2(four.p50Ms)} | ${f2(two.p99Ms)} / ${f2(three.p99Ms)} / ${f2(four.p99Ms)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `Targets: 4/2 ≥ ${f2(PEER_RATIO_TARGETS['4/2'])} (everything Tongxiang adds costs at most 10 % against bare Apollo on the same schema) and ` +
+      `4/3 ≥ ${f2(PEER_RATIO_TARGETS['4/3'])} (at least as fast as Mesh's own server doing less: no contracts, masking or audit). ` +
+      'Throughput at 16 connections, median of the runs; CPU per request of the serving process (for 3, `mesh start`\'s process).',
+  );
+  return lines;
+}
+
+/** A grouped bar chart of median req/s per query for 2, 3 and 4 (1 is off the scale: in the table), as SVG. */
+export function throughputChart(report: BenchReport): string | null {
+  const series: Array<{ id: TargetId; label: string; color: string }> = [
+    { id: 'B', label: '2 bare Apollo', color: '#8c8c8c' },
+    { id: 'M', label: '3 Mesh (mesh start + JWT + rate limit)', color: '#5b8ff9' },
+    { id: 'R', label: '4 Tongxiang, everything on', color: '#c23531' },
+    { id: 'A', label: 'Tongxiang, in-process limits', color: '#e8a33d' },
+  ];
+  const groups = report.queries.map((q) => ({ q, values: series.map((x) => find(report, q.id, x.id)?.rps.median ?? null) }));
+  if (!groups.some((g) => g.values[1] !== null && g.values[2] !== null)) return null;
+  const max = Math.max(...groups.flatMap((g) => g.values.filter((v): v is number => v !== null)));
+  const scale = niceCeiling(max);
+  const width = 720;
+  const height = 360;
+  const left = 64;
+  const bottom = 300;
+  const top = 40;
+  const plotH = bottom - top;
+  const groupW = (width - left - 20) / groups.length;
+  const barW = Math.min(36, (groupW - 24) / series.length);
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(`<title>Throughput, median req/s at ${report.settings.connections} connections (${esc(report.date)}, ${esc(report.machine.commit)})</title>`);
+  out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">Throughput (req/s, median), ${report.settings.connections} connections — npm run bench</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const v = (scale * i) / 4;
+    const y = bottom - (plotH * i) / 4;
+    out.push(`<line x1="${left}" x2="${width - 20}" y1="${y}" y2="${y}" stroke="#e0e0e0"/>`);
+    out.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${f0(v)}</text>`);
+  }
+  groups.forEach((g, gi) => {
+    const x0 = left + gi * groupW + (groupW - barW * series.length) / 2;
+    g.values.forEach((v, si) => {
+      if (v === null) return;
+      const h = (plotH * v) / scale;
+      const x = x0 + si * barW;
+      out.push(`<rect x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${series[si]!.color}"><title>${esc(series[si]!.label)}: ${f0(v)} req/s</title></rect>`);
+      out.push(`<text x="${(x + (barW - 2) / 2).toFixed(1)}" y="${(bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${f0(v)}</text>`);
+    });
+    out.push(`<text x="${(left + gi * groupW + groupW / 2).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${esc(g.q.id)}</text>`);
+  });
+  series.forEach((x, i) => {
+    const lx = left + (i % 2) * 300;
+    const ly = bottom + 36 + Math.floor(i / 2) * 16;
+    out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${x.color}"/>`);
+    out.push(`<text x="${lx + 18}" y="${ly}">${esc(x.label)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+function niceCeiling(n: number): number {
+  if (!(n > 0)) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(n));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= n) return step * magnitude;
+  return 10 * magnitude;
+}
+
 export function markdown(report: BenchReport): string {
   const s = report.settings;
   const m = report.machine;
@@ -577,6 +678,15 @@ export function markdown(report: BenchReport): string {
     '- Load generator: autocannon in a separate process; every response body is compared byte for byte with the expected ' +
       'answer, and any error, timeout, non-2xx or mismatch fails the run. Latency: each response\'s own timing; median over runs.',
   );
+  const peers = peersSection(report);
+  if (peers.length) {
+    lines.push('');
+    lines.push('## Against peers: 1 raw HTTP, 2 bare Apollo, 3 Mesh\'s own server, 4 Tongxiang');
+    lines.push('');
+    lines.push('![Throughput per query: bare Apollo, Mesh, Tongxiang](benchmarks-throughput.svg)');
+    lines.push('');
+    lines.push(...peers);
+  }
   lines.push('');
   lines.push('## Targets');
   lines.push('');
@@ -591,6 +701,13 @@ export function markdown(report: BenchReport): string {
   );
   lines.push('- **B — bare Apollo on the Mesh schema**: the same `loadMesh(config)`, `new ApolloServer({ schema: mesh.schema })` on `startStandaloneServer`, Mesh\'s context factory, nothing else.');
   lines.push('- **C — raw HTTP ceiling**: `node:http` answering the exact bytes A answers for that query, without any GraphQL.');
+  lines.push(
+    '- **M — GraphQL Mesh\'s own server**, the peer a team would pick instead: `mesh build` then `mesh start` (one process, ' +
+      '`serve.fork: false`) on the same `.meshrc.yml` (its placeholders filled as the hub fills them), with Mesh\'s rate-limit plugin ' +
+      '(`@graphql-mesh/plugin-rate-limit`: every Query field, 1,000,000,000 per second per caller, so it runs but never refuses) and ' +
+      'GraphQL Yoga\'s JWT plugin (`@graphql-yoga/plugin-jwt`, ES256, a token required: checked at start by a request without one). ' +
+      'No contracts, masking or audit. Its CPU is `mesh start`\'s process (read from /proc). It answers the same bytes as A.',
+  );
   lines.push(
     '- **D — Tongxiang with identity and enforcement off**: the same `startHub` with `benchmarkWithoutPolicies` (no token ' +
       'verification, no field decisions; a switch reachable only from code). D still writes the strict audit trail, so ' +

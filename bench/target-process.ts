@@ -29,6 +29,7 @@ import {
   type Target,
   type TargetId,
 } from './targets.ts';
+import { startMeshPeer } from './mesh-peer.ts';
 
 interface StartMessage {
   readonly type: 'start';
@@ -76,6 +77,8 @@ function start(message: StartMessage): Promise<Target> {
       return startTongxiangWithoutLimits(message.variables);
     case 'R':
       return startTongxiangWithRedisLimits(message.variables);
+    case 'M':
+      return startMeshPeer(message.variables);
   }
 }
 
@@ -98,7 +101,10 @@ createInterface({ input: process.stdin })
     const text = line.trim();
     if (text === 'cpu') {
       const { user, system } = process.cpuUsage();
-      send({ type: 'cpu', userUs: user, systemUs: system });
+      // M serves from a child process (mesh start): its CPU is the target's too.
+      void (target?.childCpuUs ? target.childCpuUs() : Promise.resolve(null)).then((child) =>
+        send({ type: 'cpu', userUs: user + (child?.userUs ?? 0), systemUs: system + (child?.systemUs ?? 0) }),
+      );
     } else if (text === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
       send({ type: 'gc' });

@@ -32,8 +32,8 @@ import { silentLogger } from '../gateway/log.ts';
 import { loadMesh } from '../gateway/mesh-loader.ts';
 import { startHub, type StartOptions } from '../gateway/server.ts';
 
-export type TargetId = 'A' | 'B' | 'C' | 'D' | 'E' | 'L' | 'R';
-export const TARGET_IDS: readonly TargetId[] = ['A', 'D', 'E', 'R', 'L', 'B', 'C'];
+export type TargetId = 'A' | 'B' | 'C' | 'D' | 'E' | 'L' | 'M' | 'R';
+export const TARGET_IDS: readonly TargetId[] = ['A', 'D', 'E', 'R', 'L', 'M', 'B', 'C'];
 
 /**
  * The limits of every governed target (A, E, R, L): evaluated on every request, never refusing.
@@ -62,6 +62,8 @@ export interface Target {
    * and whether that server runs on this machine (its CPU then is not "other processes").
    */
   readonly redis?: { readonly local: boolean; cpuMs(): Promise<number | null> };
+  /** M: CPU of the server process the target started (mesh start runs as a child), µs so far. */
+  childCpuUs?(): Promise<{ userUs: number; systemUs: number } | null>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export const TARGET_NAMES: Record<TargetId, string> = {
   D: 'Tongxiang, identity and enforcement off',
   E: 'Tongxiang, audit trail off',
   L: 'Tongxiang, limits off',
+  M: 'GraphQL Mesh (mesh start) with its JWT and rate-limit plugins',
   R: 'Tongxiang, limits in Redis',
 };
 
