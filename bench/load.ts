@@ -21,6 +21,8 @@ export interface LoadJob {
    */
   readonly expectBody: string;
   readonly sameJson?: boolean;
+  /** Requests per second over all connections (autocannon's overallRate); default: as fast as answered. */
+  readonly rate?: number;
   /** Extra request headers (the bearer token). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly connections: number;
@@ -108,6 +110,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     body: job.body,
     connections: job.connections,
     pipelining: 1,
+    ...(job.rate ? { overallRate: job.rate } : {}),
     duration: job.durationS,
     timeout: job.timeoutS ?? 10,
     verifyBody: (body: unknown) => {

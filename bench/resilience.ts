@@ -44,7 +44,7 @@ export interface PhaseResult {
 }
 
 export interface ResilienceResult {
-  readonly settings: { durationS: number; warmupS: number; connections: number; upstreamTimeoutMs: number; slowMs: number; breakerCooldownMs: number };
+  readonly settings: { durationS: number; warmupS: number; connections: number; upstreamTimeoutMs: number; slowMs: number; breakerCooldownMs: number; soapRate: number };
   readonly phases: readonly PhaseResult[];
   /** Per fault: healthy-query latency faulty / normal. */
   readonly ratios: Readonly<Record<'slow' | 'dead' | 'garbage', { p50: number; p99: number }>>;
@@ -55,6 +55,8 @@ export interface ResilienceResult {
 }
 
 const TOTAL_BUDGET_MS = 90_000;
+/** Requests per second the SOAP-side load offers in every phase (well under what the hub serves). */
+const SOAP_RATE = 40;
 /** Shorter than the default 10 s, so the circuit closes again within the run before the last normal phase. */
 const COOLDOWN_MS = 3000;
 
@@ -149,7 +151,7 @@ export async function runResilienceBench(options: ResilienceOptions = {}): Promi
     const soapExpect = await expected(soapQuery);
     workers.push(startLoadWorker(), startLoadWorker(), startLoadWorker(), startLoadWorker());
     const [healthyWarm, soapWarm, healthyLoad, soapLoad] = workers as [LoadWorker, LoadWorker, LoadWorker, LoadWorker];
-    const job = (body: string, expectBody: string, seconds: number): LoadJob => ({
+    const job = (body: string, expectBody: string, seconds: number, rate?: number): LoadJob => ({
       url: hub.hub.graphqlUrl,
       body,
       expectBody,
@@ -157,7 +159,12 @@ export async function runResilienceBench(options: ResilienceOptions = {}): Promi
       connections,
       durationS: seconds,
       timeoutS: 10,
+      ...(rate ? { rate } : {}),
     });
+    // The SOAP side offers the same load in every phase: a fixed rate, not as fast as answered (a
+    // dead upstream behind an open circuit answers at once, and a closed loop would then send many
+    // times more requests than in the normal phase, and measure that instead of the fault).
+    const soapJob = (seconds: number) => job(soapQuery, soapExpect, seconds, SOAP_RATE);
 
     const faults: ReadonlyArray<{ fault: PhaseResult['fault']; mode: FaultMode }> = [
       { fault: 'normal', mode: { kind: 'pass' } },
@@ -168,16 +175,16 @@ export async function runResilienceBench(options: ResilienceOptions = {}): Promi
     ];
     const phases: PhaseResult[] = [];
     // One unmeasured run first, so the first measured phase does not pay for JIT warm-up.
-    await Promise.all([healthyWarm.run(job(healthyQuery, healthyExpect, 2)), soapWarm.run(job(soapQuery, soapExpect, 2))]);
+    await Promise.all([healthyWarm.run(job(healthyQuery, healthyExpect, 3)), soapWarm.run(soapJob(3))]);
     for (const { fault, mode } of faults) {
       if (overBudget) throw new Error('the resilience bench took more than 90 s');
       hub.soapProxy.setMode(mode);
       if (fault === 'normal' && phases.length > 0) await recovered(hub);
       log(`phase ${fault}: ${warmupS} s warm-up, ${durationS} s measured, ${connections} + ${connections} connections`);
-      await Promise.all([healthyWarm.run(job(healthyQuery, healthyExpect, warmupS)), soapWarm.run(job(soapQuery, soapExpect, warmupS))]);
+      await Promise.all([healthyWarm.run(job(healthyQuery, healthyExpect, warmupS)), soapWarm.run(soapJob(warmupS))]);
       const [healthy, soap] = await Promise.all([
         healthyLoad.run(job(healthyQuery, healthyExpect, durationS)),
-        soapLoad.run(job(soapQuery, soapExpect, durationS)),
+        soapLoad.run(soapJob(durationS)),
       ]);
       const circuit = hub.hub.circuits().find((c) => c.source === 'MarketRegistry')?.state ?? 'none';
       phases.push({
@@ -205,7 +212,7 @@ export async function runResilienceBench(options: ResilienceOptions = {}): Promi
       if (p.healthy.mismatches + p.healthy.non2xx + p.healthy.errors > 0) log(`  note: the healthy query had failures during ${p.fault}`);
     }
     return {
-      settings: { durationS, warmupS, connections, upstreamTimeoutMs, slowMs, breakerCooldownMs: COOLDOWN_MS },
+      settings: { durationS, warmupS, connections, upstreamTimeoutMs, slowMs, breakerCooldownMs: COOLDOWN_MS, soapRate: SOAP_RATE },
       phases,
       ratios,
       target,
