@@ -266,6 +266,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
   };
 
   const addressKey = (address: string) => createHash('sha256').update(address).digest('hex').slice(0, 24);
+  const leases = sourceLeases(store, clock, (names, call) => guarded(names, call));
 
   const hubLimits: HubLimits = {
     store,
@@ -287,6 +288,7 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       const perSecond = settings.sources[source] ?? settings.sourcePerSecond;
       if (perSecond === null) return;
       const rule: RateRule = { name: 'source', key: `source:${source}`, limit: perSecond, periodMs: 1000 };
+      if (store.kind === 'redis' && leaseSize(perSecond) > 1 && (await leases.take(source, rule))) return;
       const decisions = await guarded(['source'], () => store.hit([rule], clock.now()));
       const decision = decisions?.[0];
       if (decision && !decision.allowed) throw refusal(decision, { source });
@@ -315,6 +317,62 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
     close: () => store.close(),
   };
   return Object.freeze(hubLimits);
+}
+
+/**
+ * Calls to an upstream against its ceiling in Redis, one round trip per call, would double the
+ * round trips of a single lookup (the department's hit, then the source's). So a replica takes
+ * calls from Redis in small batches — a lease of 1 % of the per-second ceiling, charged atomically
+ * to the same GCRA bucket the other replicas use — and spends them locally for at most
+ * LEASE_MS; what it has not spent by then lapses (counted, never used). The ceiling is never
+ * exceeded (every call spent was charged in Redis first); at most one lease per replica and source
+ * is charged but unused, i.e. under 1 % of the ceiling, and a call may happen up to LEASE_MS
+ * after its charge. Ceilings under 200 a second are not leased: each call is one hit, as before.
+ * When a whole lease is refused near the ceiling, the call asks for itself alone.
+ */
+const LEASE_MS = 100;
+const leaseSize = (perSecond: number): number => Math.floor(perSecond / 100);
+
+interface SourceLeases {
+  /** True: the call was granted from (or with) a lease; false: ask the store for this call alone. */
+  take(source: string, rule: RateRule): Promise<boolean>;
+}
+
+function sourceLeases(
+  store: LimitStore,
+  clock: Clock,
+  guarded: (names: readonly LimitName[], call: () => Promise<RateDecision[]>) => Promise<RateDecision[] | null>,
+): SourceLeases {
+  const held = new Map<string, { left: number; until: number }>();
+  const asking = new Map<string, Promise<boolean>>();
+  const spend = (source: string, now: number): boolean => {
+    const lease = held.get(source);
+    if (!lease || lease.left <= 0 || now >= lease.until) return false;
+    lease.left -= 1;
+    return true;
+  };
+  return {
+    async take(source, rule) {
+      for (;;) {
+        if (spend(source, clock.now())) return true;
+        // One lease request per source at a time: the calls arriving meanwhile wait for it.
+        let pending = asking.get(source);
+        if (!pending) {
+          const size = leaseSize(rule.limit);
+          pending = (async () => {
+            const now = clock.now();
+            const decisions = await guarded(['source'], () => store.hit([rule], now, size));
+            if (decisions === null) return false; // store down, failing open: the caller decides as before
+            if (!decisions[0]?.allowed) return false;
+            held.set(source, { left: size, until: now + LEASE_MS });
+            return true;
+          })().finally(() => asking.delete(source));
+          asking.set(source, pending);
+        }
+        if (!(await pending)) return false;
+      }
+    },
+  };
 }
 
 /** Every root field of the operation is `__schema`, `__type` or `__typename` (fragments at root included). */
