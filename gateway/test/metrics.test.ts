@@ -224,9 +224,15 @@ describe('circuit state gauge', () => {
     expect(second.map((s) => [s.labels.source, s.value])).toEqual([['MarketRegistry', 1], ['SocialInsurance', 0]]);
   });
 
-  it('is absent while no provider is given (the hub without circuit breakers)', async () => {
+  it('is absent while no provider is given', async () => {
+    const metrics = createHubMetrics({ processMetrics: false });
+    expect(await metrics.registry.metrics()).not.toContain('tongxiang_upstream_circuit_state');
+  });
+
+  it('shows the hub\'s own breakers: one series per remote source, closed while it answers', async () => {
     const { text } = await scrape();
-    expect(text).not.toContain('tongxiang_upstream_circuit_state');
+    const series = parseMetrics(text).filter((s) => s.name === 'tongxiang_upstream_circuit_state');
+    expect(series.map((s) => [s.labels.source, s.value]).sort()).toEqual([['MarketRegistry', 0], ['SocialInsurance', 0]]);
   });
 });
 
