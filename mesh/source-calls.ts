@@ -20,12 +20,6 @@ function guardOf(context: unknown): SourceGuard | null {
   return typeof guard === 'function' ? (guard as SourceGuard) : null;
 }
 
-/** Lets the request's guard refuse a call to `source` before it is made (no guard: nothing). */
-export async function guardSourceCall(context: unknown, source: string): Promise<void> {
-  const guard = guardOf(context);
-  if (guard) await guard(source);
-}
-
 export interface SourceCall {
   readonly source: string;
   /** `ok`, or the UPSTREAM_* code (or another catalogue code) the call ended with. */
