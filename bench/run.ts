@@ -246,6 +246,8 @@ async function startTargetProcess(
 ): Promise<ProcessTarget> {
   const child = spawn(process.execPath, [...process.execArgv, join(PROJECT_ROOT, 'bench/target-process.ts')], {
     cwd: PROJECT_ROOT,
+    // Every target as it runs in production (the hub's CLI sets the same; M's `mesh start` too).
+    env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting: Array<(message: TargetAnswer) => void> = [];

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { MeshInstance } from '@graphql-mesh/runtime';
 import type { YamlConfig } from '@graphql-mesh/types';
@@ -80,6 +81,23 @@ function landingPagePlugin(html: string): ApolloServerPlugin<HubContext> {
   return {
     async serverWillStart() {
       return { async renderLandingPage() { return { html }; } };
+    },
+  };
+}
+
+/**
+ * Answers are never cached: they depend on the caller's contracts and carry personal data. Set
+ * here instead of through Apollo's cache-control plugin, which hooks every resolved field to
+ * compute a policy the hub has no use for (`@cacheControl` hints mean nothing across contracts).
+ */
+function noStorePlugin(): ApolloServerPlugin<HubContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          response.http.headers.set('cache-control', 'no-store');
+        },
+      };
     },
   };
 }
@@ -300,7 +318,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       ...(hubLimits ? { parseOptions: { maxTokens: maxTokensOf(effective.limits) } } : {}),
       // The hub owns shutdown: the CLI handles signals, close() drains HTTP within the grace period.
       stopOnTerminationSignals: false,
-      plugins: [governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : []), ...observability.plugins],
+      plugins: [ApolloServerPluginCacheControlDisabled(), noStorePlugin(), governance.plugin, landingPagePlugin(landingPage(examples)), publicErrorsPlugin(logger), ...(hubAudit ? [auditApolloPlugin<HubContext>()] : []), ...observability.plugins],
     });
     await apollo.start();
 

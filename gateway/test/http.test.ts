@@ -68,6 +68,14 @@ describe('authentication', () => {
     expect(res.body).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('marks every answer as not to be stored by caches (answers depend on the caller and carry personal data)', async () => {
+    const ok = await t.query('{ __typename }');
+    expect(ok.headers.get('cache-control')).toBe('no-store');
+    const bad = await t.query('{ __typename(x: 1) }');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('accepts a token without roles: authenticated, with no role', async () => {
     const res = await t.query('{ __typename }', {}, { token: await t.tokenFor({ roles: [] }) });
     expect(res.status).toBe(200);
