@@ -132,6 +132,22 @@ function withHttp(error: GraphQLError, status: number, headers: Record<string, s
   });
 }
 
+/** Measures kept for one operation: under these values of the variables the walk read. */
+interface MeasuredUnder {
+  readonly read: readonly string[];
+  readonly values: string;
+  readonly measures: OperationMeasures;
+}
+
+/** Distinct variable values an operation's measures are kept for (dropped together when full). */
+const MEASURES_PER_OPERATION = 32;
+
+/** The values of `names` in `variables`, as one string (an absent variable differs from null). */
+function valuesOf(variables: Readonly<Record<string, unknown>>, names: readonly string[]): string {
+  if (names.length === 0) return '';
+  return JSON.stringify(names.map((n) => (Object.hasOwn(variables, n) ? [variables[n]] : 0)));
+}
+
 export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimits> {
   const { settings, logger, clock } = options;
   const store: LimitStore =
@@ -163,29 +179,38 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
 
   /**
    * An operation's measures depend on the document, the operation, the department's list size and
-   * depth stop, and the variables (list sizes, @skip/@include): without variables they are kept
-   * with the parsed document, which Apollo reuses for the same query text.
+   * depth stop, and the values of the variables the measuring walk read (list sizes,
+   * @skip/@include): they are kept with the parsed document, which Apollo reuses for the same
+   * query text, under the values of exactly those variables. A lookup `{ id: $id }` then measures
+   * once whatever `$id` is; `first: $n` once per `$n`.
    */
-  const measured = new WeakMap<DocumentNode, Map<string, OperationMeasures>>();
+  const measured = new WeakMap<DocumentNode, Map<string, MeasuredUnder[]>>();
   const measuresOf = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, limits: OperationLimits): OperationMeasures => {
     const { document, source } = requestContext;
     const variables = requestContext.request.variables ?? {};
     const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
-    const reusable = Object.keys(variables).length === 0;
     const key = `${operationName ?? ''}\u0000${limits.defaultListSize}\u0000${limits.maxDepth}\u0000${limits.maxTokens}`;
-    const known = reusable ? measured.get(document)?.get(key) : undefined;
-    if (known) return known;
+    let perDocument = measured.get(document);
+    const kept = perDocument?.get(key);
+    if (kept) {
+      for (const m of kept) if (m.values === valuesOf(variables, m.read)) return m.measures;
+    }
     const tokens = countTokens(source, limits.maxTokens);
+    const read = new Set<string>();
     // Introspection alone (Sandbox, codegen) reads only the schema: no upstream, no rows. Its
     // standard query is deep and wide, so only the token limit applies to it.
     const fresh: OperationMeasures = isIntrospectionOnly(requestContext)
       ? { tokens, depth: 0, aliases: 0, rootFields: 0, cost: 0 }
-      : { ...measureOperation(options.schema(), document, operationName, variables, { defaultListSize: limits.defaultListSize, stopAfter: limits }), tokens };
-    if (reusable) {
-      let perDocument = measured.get(document);
-      if (!perDocument) measured.set(document, (perDocument = new Map()));
-      perDocument.set(key, fresh);
-    }
+      : {
+          ...measureOperation(options.schema(), document, operationName, variables, { defaultListSize: limits.defaultListSize, stopAfter: limits, variablesRead: read }),
+          tokens,
+        };
+    if (!perDocument) measured.set(document, (perDocument = new Map()));
+    const list = perDocument.get(key) ?? [];
+    if (list.length >= MEASURES_PER_OPERATION) list.length = 0;
+    const names = [...read].sort();
+    list.push({ read: names, values: valuesOf(variables, names), measures: fresh });
+    perDocument.set(key, list);
     return fresh;
   };
 

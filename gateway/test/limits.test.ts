@@ -131,6 +131,19 @@ describe('operation limits', () => {
     expect(upstreamCalls()).toBe(before);
   });
 
+  it('measures a document again for other values of its size variables (measures are kept per value, never reused across)', async () => {
+    const query = `query($n: Int) { ${Array.from({ length: 8 }, (_, i) => `h${i}: allowanceHouseholds(regionCode: "341504", first: $n) { items { headName members } }`).join(' ')} }`;
+    expect((await t.query(query, { n: 1 })).status).toBe(200);
+    const before = upstreamCalls();
+    const big = await t.query(query, { n: 10000 });
+    expect(big.status).toBe(400);
+    expect(big.body.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', measure: 'cost' });
+    expect(upstreamCalls()).toBe(before);
+    expect((await t.query(query, { n: 1 })).status).toBe(200);
+    expect((await t.query(query, { n: 10000 })).status).toBe(400);
+    expect((await t.query(query, {})).status).toBe(200); // absent: the argument's default
+  });
+
   it('applies a department\'s own limits (depth 2 for one county)', async () => {
     const deep = '{ allowanceHouseholds(regionCode: "341504", first: 1) { items { headName } } }';
     const other = await t.tokenFor({ subject: 'shallow', department: '341503.mzj', roles: ['developer'] });

@@ -204,6 +204,12 @@ export interface MeasureOptions {
   readonly defaultListSize: number;
   /** Only `maxDepth` is used: the walk stops descending past it (see the file header). */
   readonly stopAfter?: Partial<OperationLimits>;
+  /**
+   * Collects the names of the variables the walk read (size arguments, `@skip`/`@include`
+   * conditions). Measuring again with the same values for these gives the same measures, whatever
+   * the other variables are: a caller may keep the measures for them.
+   */
+  readonly variablesRead?: Set<string>;
 }
 
 /** Measures of one selection set, relative to one execution of it. */
@@ -282,6 +288,7 @@ export function measureOperation(
         return null;
       case Kind.VARIABLE: {
         const name = node.name.value;
+        options.variablesRead?.add(name);
         if (Object.hasOwn(vars, name)) return vars[name];
         const fallback = operation.variableDefinitions?.find((d) => d.variable.name.value === name)?.defaultValue;
         return fallback ? read(fallback) : ABSENT;

@@ -267,6 +267,28 @@ describe('@skip and @include', () => {
   });
 });
 
+describe('variables the measures depend on', () => {
+  const readBy = (query: string, variables: Record<string, unknown>) => {
+    const read = new Set<string>();
+    measureOperation(schema, parse(query), null, variables, { defaultListSize: 100, variablesRead: read });
+    return [...read].sort();
+  };
+
+  it('names no variable when only lookup arguments use them', () => {
+    expect(readBy('query($id: String!) { person(idNumber: $id) { name } }', { id: 'x' })).toEqual([]);
+  });
+
+  it('names the variables read as sizes and as conditions', () => {
+    expect(readBy('query($n: Int, $c: Boolean, $id: String!) { person(idNumber: $id) { name @skip(if: $c) } persons(first: $n) { name } }', { n: 3, c: false, id: 'x' })).toEqual(['c', 'n']);
+  });
+
+  it('does not name a variable the walk never reached: what it reads depends on the values', () => {
+    const query = 'query($hide: Boolean, $n: Int) { tags persons(first: $n) @skip(if: $hide) { name } }';
+    expect(readBy(query, { hide: true, n: 3 })).toEqual(['hide']);
+    expect(readBy(query, { hide: false, n: 3 })).toEqual(['hide', 'n']);
+  });
+});
+
 describe('which operation is measured', () => {
   const TWO = `
     query Small { tags }
