@@ -3,7 +3,8 @@
  * a file has — permissions, torn-tail recovery (bytes saved aside, never lost) and refusing to
  * "recover" a corrupt line in the middle.
  */
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +49,28 @@ describe('audit log file', () => {
     const text = await readFile(path, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     expect(lines(text)).toEqual(entries.map((e) => JSON.stringify(e)));
+  });
+
+  it.skipIf(process.platform !== 'linux')('writes through a descriptor opened O_APPEND | O_DSYNC: an append is on disk when its write returns', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'audit.jsonl');
+    const store = await openFileAuditStore({ path });
+    try {
+      // The kernel's view of this process's descriptors: the one open on the log, and its flags (octal).
+      const fds = await readdir('/proc/self/fd');
+      const flags: number[] = [];
+      for (const fd of fds) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target !== path) continue;
+        const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8');
+        flags.push(Number.parseInt(/^flags:\s*([0-7]+)/m.exec(info)![1]!, 8));
+      }
+      expect(flags).toHaveLength(1);
+      expect(flags[0]! & fsConstants.O_APPEND).toBe(fsConstants.O_APPEND);
+      expect(flags[0]! & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a second store on a file already open in this process', async () => {
