@@ -234,6 +234,28 @@ export function createHubMetrics(options: HubMetricsOptions = {}): HubMetrics {
     if (typeof code === 'string' && LIMIT_CODES.has(code)) refusals.inc({ code, limit: limitName(extensions) });
   };
 
+  /**
+   * The decisions' counts by label pair, once per decision list: the enforcement hands out the
+   * same frozen list for the same operation and grants, so a request costs one increment per pair.
+   */
+  const countsByList = new WeakMap<readonly DecisionRecord['coordinates'][number][], ReadonlyArray<readonly [{ decision: string; basis: string }, number]>>();
+  const decisionCounts = (coordinates: DecisionRecord['coordinates']) => {
+    let counts = countsByList.get(coordinates);
+    if (!counts) {
+      const byKey = new Map<string, [{ decision: string; basis: string }, number]>();
+      for (const c of coordinates) {
+        const labels = { decision: c.decision, basis: label(c.detail) };
+        const key = `${labels.decision}\u0000${labels.basis}`;
+        const known = byKey.get(key);
+        if (known) known[1] += 1;
+        else byKey.set(key, [labels, 1]);
+      }
+      counts = [...byKey.values()];
+      if (Object.isFrozen(coordinates)) countsByList.set(coordinates, counts);
+    }
+    return counts;
+  };
+
   const plugin: ApolloServerPlugin<BaseContext> = {
     // The per-address budget of callers without credentials refuses while the context is made.
     async contextCreationDidFail({ error }) {
@@ -246,7 +268,7 @@ export function createHubMetrics(options: HubMetricsOptions = {}): HubMetrics {
           const note: OperationNote = { operationType: operation?.operation ?? 'none', operationName: operation?.name?.value ?? null, errorCodes: [], decision };
           const facts = factsOf(contextValue);
           if (facts) notes.set(facts, note);
-          for (const c of decision?.coordinates ?? []) decisions.inc({ decision: c.decision, basis: label(c.detail) });
+          if (decision) for (const [labels, n] of decisionCounts(decision.coordinates)) decisions.inc(labels, n);
           if (response.body.kind !== 'single') return;
           for (const e of response.body.singleResult.errors ?? []) {
             const code = e.extensions?.code;
