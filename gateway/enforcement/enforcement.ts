@@ -114,6 +114,8 @@ interface Collected {
   readonly collected: CollectedCoordinates;
   /** The governed ones, in the order met. */
   readonly coordinates: readonly string[];
+  /** The introspection coordinates, sorted (as the decision record lists them). */
+  readonly introspection: readonly string[];
 }
 
 const variableConditions = new WeakMap<DocumentNode, boolean>();
@@ -186,9 +188,29 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
    * (a bounded number of operations per list) and dropped with it.
    */
   const decided = new WeakMap<object, Map<string, Decided>>();
+  /** Per grant list: whether its decisions may be kept (no windows), and the purpose of each contract. */
+  const listFacts = new WeakMap<object, { readonly windowless: boolean; readonly purposeOf: ReadonlyMap<string, string> }>();
+  const factsOfList = (grants: readonly DecisionGrant[]) => {
+    let facts = listFacts.get(grants);
+    if (!facts) {
+      facts = {
+        windowless: grants.every((g) => g.validFrom === undefined && g.validUntil === undefined),
+        purposeOf: new Map(grants.map((g) => [g.contractId, g.purpose])),
+      };
+      listFacts.set(grants, facts);
+    }
+    return facts;
+  };
+  /** The key of a coordinate list in `decided`, made once per collected operation. */
+  const coordinateKeys = new WeakMap<readonly string[], string>();
+  const keyOf = (coordinates: readonly string[]): string => {
+    let key = coordinateKeys.get(coordinates);
+    if (key === undefined) coordinateKeys.set(coordinates, (key = coordinates.join('\u0000')));
+    return key;
+  };
   const decide = (principal: Principal, grants: readonly DecisionGrant[], inactive: readonly InactiveGrant[], coordinates: readonly string[], now: number): Decided => {
-    const reusable = inactive.length === 0 && grants.every((g) => g.validFrom === undefined && g.validUntil === undefined);
-    const key = reusable ? `${principal.department.code}\u0000${coordinates.join('\u0000')}` : '';
+    const reusable = inactive.length === 0 && factsOfList(grants).windowless;
+    const key = reusable ? `${principal.department.code}\u0000${keyOf(coordinates)}` : '';
     let perList = reusable ? decided.get(grants) : undefined;
     const known = perList?.get(key);
     if (known) return known;
@@ -221,7 +243,11 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
     const known = perDocument?.get(operationName);
     if (known) return known;
     const collected = collectCoordinates(schema, document, operationName, variables);
-    const fresh: Collected = Object.freeze({ collected, coordinates: Object.freeze([...collected.coordinates].filter((c) => !ungoverned(c))) });
+    const fresh: Collected = Object.freeze({
+      collected,
+      coordinates: Object.freeze([...collected.coordinates].filter((c) => !ungoverned(c))),
+      introspection: Object.freeze([...collected.introspection].sort()),
+    });
     if (reusable) {
       if (!perDocument) collectedByDocument.set(document, (perDocument = new Map()));
       perDocument.set(operationName, fresh);
@@ -243,7 +269,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
           const admission = options.admission as Admission<Ctx> | undefined;
           await admission?.beforeDecisions?.(principal, requestContext);
           const operationName = requestContext.operation?.name?.value ?? requestContext.request.operationName ?? null;
-          const { collected, coordinates } = coordinatesOf(requestContext.document, operationName, requestContext.request.variables ?? {});
+          const { coordinates, introspection } = coordinatesOf(requestContext.document, operationName, requestContext.request.variables ?? {});
           const now = clock.now();
           const [grants, inactive] =
             coordinates.length > 0 ? await Promise.all([grantsFor(principal, now), options.inactiveFor?.(principal, now) ?? []]) : [[], []];
@@ -259,7 +285,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
             fragmentsSource: null,
             contractIds: new Set(),
             purposes: new Set(),
-            purposeOf: new Map(grants.map((g) => [g.contractId, g.purpose])),
+            purposeOf: factsOfList(grants).purposeOf,
             rowsWithheld: 0,
             rowsShown: 0,
             subjects: new Set(),
@@ -273,7 +299,7 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
               decidedAt: now,
               mode,
               rejected,
-              introspection: [...collected.introspection].sort(),
+              introspection,
               coordinates: records,
             }),
           };
