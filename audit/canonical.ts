@@ -32,12 +32,18 @@ function stringifiesCanonically(value: unknown, depth: number): boolean {
       return false;
   }
   if (value === null) return true;
+  if (checkedFrozen.has(value)) return true;
   if (depth >= FAST_DEPTH) return false;
+  // Frozen, and every object inside frozen and checked: it can never change, so it is remembered.
+  let frozen = Object.isFrozen(value);
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     for (let i = 0; i < value.length; i++) {
-      if (!(i in value) || !stringifiesCanonically(value[i], depth + 1)) return false;
+      const item: unknown = value[i];
+      if (!(i in value) || !stringifiesCanonically(item, depth + 1)) return false;
+      if (frozen && typeof item === 'object' && item !== null && !checkedFrozen.has(item)) frozen = false;
     }
+    if (frozen && hasOnlyDataProperties(value)) checkedFrozen.add(value);
     return true;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
@@ -48,7 +54,25 @@ function stringifiesCanonically(value: unknown, depth: number): boolean {
     const key = keys[i]!;
     if (i > 0 && !(keys[i - 1]! < key)) return false;
     if (!key.isWellFormed()) return false;
-    if (!stringifiesCanonically((value as Record<string, unknown>)[key], depth + 1)) return false;
+    const item = (value as Record<string, unknown>)[key];
+    if (!stringifiesCanonically(item, depth + 1)) return false;
+    if (frozen && typeof item === 'object' && item !== null && !checkedFrozen.has(item)) frozen = false;
+  }
+  if (frozen && hasOnlyDataProperties(value)) checkedFrozen.add(value);
+  return true;
+}
+
+/**
+ * Frozen plain objects and arrays already found in canonical shape whose nested objects are all
+ * in here too: deep-frozen, so checking them again would find the same. A frozen object can still
+ * have a getter answering differently each time: only objects of data properties are kept.
+ */
+const checkedFrozen = new WeakSet<object>();
+
+function hasOnlyDataProperties(value: object): boolean {
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  for (const key of Reflect.ownKeys(descriptors)) {
+    if (!('value' in (descriptors as Record<PropertyKey, PropertyDescriptor>)[key]!)) return false;
   }
   return true;
 }

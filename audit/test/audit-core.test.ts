@@ -75,6 +75,26 @@ describe('canonical JSON (RFC 8785)', () => {
     expect(() => canonicalJson(cyclic)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
+  it('remembers only what cannot change: deep-frozen data; a frozen shell around a mutable object, or a getter, is checked again', () => {
+    const shared = Object.freeze([Object.freeze({ a: 1, b: 'x' })]);
+    expect(canonicalJson({ c: shared })).toBe('{"c":[{"a":1,"b":"x"}]}');
+    expect(canonicalJson({ c: shared, d: 2 })).toBe('{"c":[{"a":1,"b":"x"}],"d":2}');
+
+    const inner: Record<string, unknown> = { a: 1 };
+    const shell = Object.freeze({ x: inner });
+    expect(canonicalJson(shell)).toBe('{"x":{"a":1}}');
+    inner.z = Number.NaN; // not JSON: must be refused, not served from memory
+    expect(() => canonicalJson(shell)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    delete inner.z;
+    inner.b = -0;
+    expect(canonicalJson(shell)).toBe('{"x":{"a":1,"b":0}}');
+
+    let n = 0;
+    const ticking = Object.freeze(Object.defineProperty({}, 'v', { get: () => (n += 1), enumerable: true }));
+    expect(canonicalJson(ticking)).toBe('{"v":2}'); // read once by the check, once by JSON.stringify
+    expect(canonicalJson(ticking)).not.toBe('{"v":2}');
+  });
+
   it('agrees with the reference implementation on values in and out of canonical shape (random, 2,000 values)', () => {
     // The fast path (JSON.stringify of values already in canonical shape) must give the bytes
     // `canonicalize` gives, and hand everything else to it: unsorted and integer-like keys, -0,

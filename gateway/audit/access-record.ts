@@ -67,28 +67,43 @@ export function accessRecord(
   const providers = new Set<string>();
   for (const c of decision?.coordinates ?? []) for (const owner of catalogue.fields.get(c.coordinate)?.owners ?? []) providers.add(owner);
   const errorCodes = [...new Set(facts.errorCodes)].sort();
+  // Keys in code-unit order, as the canonical form (RFC 8785) writes them: the writer need not sort.
   return {
-    type: 'access',
-    time: new Date(facts.startedAt).toISOString(),
-    requestId: facts.requestId,
-    department: facts.principal?.department.code ?? null,
-    user: facts.principal?.subject ?? null,
     client: facts.principal?.client ?? null,
-    operationName: decision?.operationName ?? facts.operationName,
-    operationHash: facts.query === null ? null : operationHash(facts.query),
-    coordinates: (decision?.coordinates ?? []).map((c) => ({ contractId: c.contractId, coordinate: c.coordinate, decision: c.decision, detail: c.detail })),
     contractIds: decision?.contractIds ?? [],
-    purposes: decision?.purposes ?? [],
+    coordinates: decision ? coordinateRecords(decision.coordinates) : [],
+    department: facts.principal?.department.code ?? null,
+    durationMs: Math.round(facts.durationMs * 1000) / 1000,
+    errorCodes,
+    httpStatus: facts.httpStatus,
+    operationHash: facts.query === null ? null : operationHash(facts.query),
+    operationName: decision?.operationName ?? facts.operationName,
+    outcome: outcomeOf(facts.httpStatus, errorCodes, decision),
     providers: [...providers].sort(),
+    purposes: decision?.purposes ?? [],
+    reason: facts.reason,
+    requestId: facts.requestId,
+    rows: decision?.rowsShown ?? 0,
+    rowsWithheld: decision?.rowsWithheld ?? 0,
     sources: facts.sources.map((c) => ({ latencyMs: c.latencyMs, source: c.source, status: c.status })),
     // Ordered by HMAC: an order by value would tell which subject's number is the smaller.
     subjects: (decision?.subjects ?? []).map((s) => subjects.hmac(s.kind, s.value)).sort(byHmac),
-    rows: decision?.rowsShown ?? 0,
-    rowsWithheld: decision?.rowsWithheld ?? 0,
-    outcome: outcomeOf(facts.httpStatus, errorCodes, decision),
-    httpStatus: facts.httpStatus,
-    errorCodes,
-    reason: facts.reason,
-    durationMs: Math.round(facts.durationMs * 1000) / 1000,
+    time: new Date(facts.startedAt).toISOString(),
+    type: 'access',
+    user: facts.principal?.subject ?? null,
   };
+}
+
+/**
+ * The record's coordinates (keys in canonical order), deep-frozen and made once per decision list:
+ * the enforcement hands out the same frozen list for the same operation and grants.
+ */
+const coordinatesByList = new WeakMap<DecisionRecord['coordinates'], AccessRecord['coordinates']>();
+function coordinateRecords(list: DecisionRecord['coordinates']): AccessRecord['coordinates'] {
+  let out = coordinatesByList.get(list);
+  if (!out) {
+    out = Object.freeze(list.map((c) => Object.freeze({ contractId: c.contractId, coordinate: c.coordinate, decision: c.decision, detail: c.detail })));
+    if (Object.isFrozen(list)) coordinatesByList.set(list, out);
+  }
+  return out;
 }
