@@ -12,12 +12,17 @@ const CST_OFFSET_MS = 8 * 3_600_000;
 
 /** The CST day containing `now` (epoch ms): `[startMs, endMs)`, id `YYYY-MM-DD`. */
 export function quotaWindow(now: number): QuotaWindow {
+  // Every request asks for the same day: the last window answered again while `now` is in it.
+  if (lastWindow !== null && now >= lastWindow.startMs && now < lastWindow.endMs) return lastWindow;
   const localDayStart = Math.floor((now + CST_OFFSET_MS) / DAY_MS) * DAY_MS;
   const startMs = localDayStart - CST_OFFSET_MS;
   // The local midnight read as if it were UTC gives the CST date.
   const id = new Date(localDayStart).toISOString().slice(0, 10);
-  return Object.freeze({ id, startMs, endMs: startMs + DAY_MS });
+  lastWindow = Object.freeze({ id, startMs, endMs: startMs + DAY_MS });
+  return lastWindow;
 }
+
+let lastWindow: QuotaWindow | null = null;
 
 /** Throws CONFIG_INVALID unless the quota rule is usable: named, keyed, limit an integer ≥ 0. */
 export function validateQuotaRule(rule: QuotaRule): void {
