@@ -155,6 +155,12 @@ export function isBreakerFailure(error: unknown): boolean {
   return false;
 }
 
+/** Refused on the hub's side before the source was asked: its own limits, or a full bulkhead. */
+export function neverReachedSource(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === 'RATE_LIMITED' || code === 'RATE_LIMIT_UNAVAILABLE' || code === 'UPSTREAM_BUSY';
+}
+
 /** Opens on whichever trips first: N consecutive failures, or a failure ratio over the last calls. */
 class EitherBreaker implements IBreaker {
   constructor(private readonly breakers: readonly IBreaker[]) {}
@@ -205,7 +211,10 @@ function createSourcePolicy(source: string, s: ResilientSource, now: () => numbe
   if (s.breakerFailureRatio !== null) {
     breakers.push(new CountBreaker({ threshold: s.breakerFailureRatio, size: s.breakerWindow, minimumNumberOfCalls: Math.min(s.breakerMinimumCalls, s.breakerWindow) }));
   }
-  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen(isBreakerFailure), {
+  // A probe (half-open) refused before it reached the source — the hub's own source ceiling, no
+  // slot in the bulkhead — proves nothing about the source: it counts as failed, so the circuit
+  // opens for another cool-down instead of closing on a source nobody asked.
+  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen((e) => isBreakerFailure(e) || (breaker.state === CircuitState.HalfOpen && neverReachedSource(e))), {
     halfOpenAfter: s.breakerCooldownMs,
     breaker: breakers.length === 1 ? breakers[0]! : new EitherBreaker(breakers),
   });

@@ -192,6 +192,22 @@ describe('circuit breaker', () => {
     await rejection(policy.execute(scripted(fail('UPSTREAM_INVALID', 'malformed JSON')).attempt, { idempotent: true }));
     expect(policy.state()).toBe('open');
   });
+
+  it.each([
+    ['the hub\'s own source ceiling', () => graphQLError('RATE_LIMITED', { limit: 'source' })],
+    ['a full bulkhead', () => graphQLError('UPSTREAM_BUSY', { source: 'x', reason: 'max 1 calls' })],
+  ])('a probe refused before it reached the source (%s) proves nothing: the circuit opens again, it does not close', async (_, refusal) => {
+    const { policy } = policyOf({ retries: 0, breakerConsecutiveFailures: 1, breakerFailureRatio: null, breakerCooldownMs: 40 });
+    await rejection(policy.execute(scripted(unavailable()).attempt, { idempotent: true }));
+    await sleep(50);
+    expect(policy.state()).toBe('half-open');
+    expect(codeOf(await rejection(policy.execute(scripted(refusal()).attempt, { idempotent: true })))).toBe(codeOf(refusal()));
+    expect(policy.state()).toBe('open');
+    // The next probe, after another cool-down, is the one that decides.
+    await sleep(50);
+    await expect(policy.execute(scripted().attempt, { idempotent: true })).resolves.toBe('ok');
+    expect(policy.state()).toBe('closed');
+  });
 });
 
 describe('bulkhead', () => {
