@@ -301,6 +301,7 @@ export async function startHub(config: HubConfig, options: StartOptions = {}): P
       contracts: governance.contracts,
       pipeline: hubDrops ? () => hubDrops.pipeline : null,
       probeSources: probe,
+      circuits,
       catalogue: governance.catalogue,
       departments: consoleDepartments,
     });

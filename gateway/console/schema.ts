@@ -137,6 +137,8 @@ type SourceHealth {
   errors: Int!
   "调用时延中位数（毫秒）/ median call latency, ms"
   p50LatencyMs: Float
+  "熔断器：closed 闭合（正常放行）、half-open 半开（下一次调用为探测）、open 断开（调用立即失败）/ circuit breaker: closed, half-open (the next call probes), open (calls fail at once)"
+  circuit: String!
   "文件投递数据集（仅文件类）/ file-drop datasets (files only)"
   datasets: [SourceDataset!]!
 }
@@ -218,6 +220,8 @@ export interface ConsoleSchemaServices {
   readonly pipeline: (() => DropPipeline) | null;
   /** The readiness probes of every source (what /readyz runs). */
   readonly probeSources: () => Promise<readonly SourceStatus[]>;
+  /** Circuit state of each source with a breaker (mesh/resilience.ts); a source without one reads `closed`. */
+  readonly circuits?: () => ReadonlyArray<{ readonly source: string; readonly state: string }>;
   readonly catalogue: Catalogue;
   readonly departments: readonly ConsoleDepartment[];
   readonly clock?: Clock;
@@ -356,6 +360,7 @@ export function extendWithConsole(schema: GraphQLSchema, services: ConsoleSchema
       services.pipeline ? services.pipeline().status(new Date(now)) : Promise.resolve([]),
     ]);
     const stats = sourceCallStats(records, since);
+    const circuits = new Map((services.circuits?.() ?? []).map((c) => [c.source, c.state]));
     return statuses.slice(0, first).map((s) => {
       const kind = SOURCE_KINDS[s.kind] ?? 'REST';
       const providers = [...services.catalogue.departments.values()].filter((d) => d.source === s.name).map((d) => d.code).sort();
@@ -372,6 +377,7 @@ export function extendWithConsole(schema: GraphQLSchema, services: ConsoleSchema
         calls: calls?.calls ?? 0,
         errors: calls?.errors ?? 0,
         p50LatencyMs: calls?.p50LatencyMs ?? null,
+        circuit: circuits.get(s.name) ?? 'closed',
         datasets:
           kind === 'FILES'
             ? datasets.map((d) => ({

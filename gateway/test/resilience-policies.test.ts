@@ -147,12 +147,17 @@ describe('retries of idempotent reads', () => {
 
 describe('circuit breaker', () => {
   it('opens after the threshold on a dead upstream; then calls never reach it, other sources answer, /readyz says open; a probe after the cool-down closes it', async () => {
+    const operator = await t.tokenFor({ subject: 'ops', department: '340000.sjzyj', roles: ['operator'] });
     t.soapProxy.setMode({ kind: 'reset' });
     for (let i = 0; i < THRESHOLD; i++) {
       const res = await enterprise();
       expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', source: 'MarketRegistry' });
     }
     expect(circuitOf('MarketRegistry')).toBe('open');
+    // The operators' console shows it (its own probe finds the source down too).
+    const sources = await t.query<{ hubSources: Array<{ name: string; ok: boolean; circuit: string }> }>('{ hubSources(hours: 1) { name ok circuit } }', {}, { token: operator });
+    expect(sources.body.data!.hubSources.find((s) => s.name === 'MarketRegistry')).toEqual({ name: 'MarketRegistry', ok: false, circuit: 'open' });
+    expect(sources.body.data!.hubSources.find((s) => s.name === 'SocialInsurance')?.circuit).toBe('closed');
 
     // Open: the field fails at once with UPSTREAM_CIRCUIT_OPEN and nothing reaches the upstream.
     const before = calls(t.soapProxy);

@@ -13,7 +13,7 @@ const HOURS = 24;
 const HUB_SOURCES = /* GraphQL */ `
   query ConsoleHubSources($hours: Int) {
     hubSources(hours: $hours) {
-      name label kind providers ok latencyMs error calls errors p50LatencyMs
+      name label kind providers ok latencyMs error calls errors p50LatencyMs circuit
       datasets { dataset department freshness lastPublishedAt dueAt version }
     }
   }
@@ -39,6 +39,8 @@ interface SourceHealth {
   calls: number;
   errors: number;
   p50LatencyMs: number | null;
+  /** closed, half-open or open (mesh/resilience.ts). */
+  circuit: string;
   datasets: SourceDataset[];
 }
 
@@ -114,7 +116,7 @@ export function SourcesPage() {
                   </thead>
                   <tbody>
                     {hubSources.map((s) => (
-                      <tr key={s.name} data-testid="source" data-source={s.name} data-health={s.ok ? 'ok' : 'down'}>
+                      <tr key={s.name} data-testid="source" data-source={s.name} data-health={s.ok ? 'ok' : 'down'} data-circuit={s.circuit}>
                         <th scope="row">
                           <Data>{s.label}</Data>
                           {s.label !== s.name ? (
@@ -156,6 +158,14 @@ export function SourcesPage() {
                               ) : null}
                             </>
                           )}
+                          {s.circuit !== 'closed' ? (
+                            <div>
+                              <span className={`ao-chip ${s.circuit === 'open' ? 'ao-deny' : 'ao-mask'}`} data-testid="circuit">
+                                <span aria-hidden="true">{s.circuit === 'open' ? '⊘' : '◐'}</span>
+                                {tx(`operator.sources.circuit.${s.circuit}`, s.circuit)}
+                              </span>
+                            </div>
+                          ) : null}
                         </td>
                         <td className="ao-num">{f.ms(s.latencyMs)}</td>
                         <td className="ao-num">{f.int(s.calls)}</td>
