@@ -74,6 +74,8 @@ export interface Summary {
   readonly target: TargetId;
   readonly runs: number;
   readonly rps: Spread;
+  /** Requests per second of each measured run, in run order (run 1 first): rounds pair up across targets. */
+  readonly rpsByRun: readonly number[];
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly gatewayCpuMsPerReq: number;
@@ -126,6 +128,7 @@ export function summarize(records: readonly RunRecord[], queryId: string, target
     target,
     runs: runs.length,
     rps: { median: median(rps), min: Math.min(...rps), max: Math.max(...rps) },
+    rpsByRun: [...runs].sort((x, y) => x.run - y.run).map((r) => r.load.rps),
     p50Ms: per((r) => r.load.latencyMs.p50),
     p99Ms: per((r) => r.load.latencyMs.p99),
     gatewayCpuMsPerReq: per((r) => r.gatewayCpuMs / r.load.requests),
@@ -148,17 +151,46 @@ const f3 = (n: number) => n.toFixed(3);
 const pct = (n: number) => `${Math.round(n * 100)} %`;
 const signedUs = (ms: number) => `${ms >= 0 ? '+' : '−'}${f0(Math.abs(ms) * 1000)} µs`;
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+
+/**
+ * Throughput of `a` over `b`: the median of the ratios of runs in the same round. Targets are
+ * interleaved, so the runs of one round are seconds apart, while rounds are minutes apart and this
+ * machine's speed drifts between them (±30 % from one round to the next, seen on a shared VM): a
+ * ratio of the targets' medians would mix that drift in; a paired ratio cancels it. Without paired
+ * runs (older reports), the ratio of the medians.
+ */
+export function pairedRps(a: Summary, b: Summary): number {
+  const n = Math.min(a.rpsByRun?.length ?? 0, b.rpsByRun?.length ?? 0);
+  if (n === 0) return b.rps.median > 0 ? a.rps.median / b.rps.median : Number.NaN;
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) if (b.rpsByRun[i]! > 0) ratios.push(a.rpsByRun[i]! / b.rpsByRun[i]!);
+  return ratios.length > 0 ? median(ratios) : Number.NaN;
+}
+
+/** The per-round ratios' range, as text ("0.81–1.10"); empty without paired runs. */
+function pairedRange(a: Summary, b: Summary): string {
+  const n = Math.min(a.rpsByRun?.length ?? 0, b.rpsByRun?.length ?? 0);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) if (b.rpsByRun[i]! > 0) ratios.push(a.rpsByRun[i]! / b.rpsByRun[i]!);
+  return ratios.length > 1 ? `${f2(Math.min(...ratios))}–${f2(Math.max(...ratios))}` : '';
+}
+
+/** The paired throughput ratio, as text. */
+const rpsRatio = (a: Summary, b: Summary) => {
+  const r = pairedRps(a, b);
+  return Number.isFinite(r) ? r.toFixed(2) : 'n/a';
+};
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Both overhead targets: throughput of A over the baseline at least this. */
 export const OVERHEAD_TARGET = 0.9;
-const meets = (a: Summary, base: Summary) => base.rps.median > 0 && a.rps.median / base.rps.median >= OVERHEAD_TARGET;
+const meets = (a: Summary, base: Summary) => base.rps.median > 0 && pairedRps(a, base) >= OVERHEAD_TARGET;
 
 /** The limits' targets (R/L, and A/L for the in-process limiter): throughput at least this... */
 export const LIMITS_TARGET = 0.95;
 /** ...and at most this much added to the median latency (p50), ms. */
 export const LIMITS_P50_TARGET_MS = 1;
-const meetsLimits = (x: Summary, base: Summary) => base.rps.median > 0 && x.rps.median / base.rps.median >= LIMITS_TARGET;
+const meetsLimits = (x: Summary, base: Summary) => base.rps.median > 0 && pairedRps(x, base) >= LIMITS_TARGET;
 const meetsLimitsP50 = (x: Summary, base: Summary) => x.p50Ms - base.p50Ms <= LIMITS_P50_TARGET_MS;
 const signedMs = (ms: number) => `${ms >= 0 ? '+' : '−'}${f2(Math.abs(ms))} ms`;
 
@@ -201,26 +233,26 @@ export function consoleTable(report: BenchReport): string {
     const r = find(report, q.id, 'R');
     const l = find(report, q.id, 'L');
     if (a && d) {
-      rows.push([q.id, 'A/D', ratio(a.rps.median, d.rps.median), '', ratio(a.p50Ms, d.p50Ms), ratio(a.p99Ms, d.p99Ms), ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, 'A/D', rpsRatio(a, d), '', ratio(a.p50Ms, d.p50Ms), ratio(a.p99Ms, d.p99Ms), ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && e) {
-      rows.push([q.id, 'A/E', ratio(a.rps.median, e.rps.median), '', ratio(a.p50Ms, e.p50Ms), ratio(a.p99Ms, e.p99Ms), ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, 'A/E', rpsRatio(a, e), '', ratio(a.p50Ms, e.p50Ms), ratio(a.p99Ms, e.p99Ms), ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (r && l) {
-      rows.push([q.id, 'R/L', ratio(r.rps.median, l.rps.median), '', ratio(r.p50Ms, l.p50Ms), ratio(r.p99Ms, l.p99Ms), ratio(r.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, 'R/L', rpsRatio(r, l), '', ratio(r.p50Ms, l.p50Ms), ratio(r.p99Ms, l.p99Ms), ratio(r.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && l) {
-      rows.push([q.id, 'A/L', ratio(a.rps.median, l.rps.median), '', ratio(a.p50Ms, l.p50Ms), ratio(a.p99Ms, l.p99Ms), ratio(a.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, 'A/L', rpsRatio(a, l), '', ratio(a.p50Ms, l.p50Ms), ratio(a.p99Ms, l.p99Ms), ratio(a.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq), '', '', '', '']);
     }
     if (a && b && c) {
-      rows.push([q.id, 'A/B', ratio(a.rps.median, b.rps.median), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
-      rows.push([q.id, 'A/C', ratio(a.rps.median, c.rps.median), '', '', '', '', '', '', '', '']);
+      rows.push([q.id, 'A/B', rpsRatio(a, b), '', ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms), ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, 'A/C', rpsRatio(a, c), '', '', '', '', '', '', '', '']);
     }
     const m = find(report, q.id, 'M');
     if (r && b && m) {
-      rows.push([q.id, '4/2 R/B', ratio(r.rps.median, b.rps.median), '', ratio(r.p50Ms, b.p50Ms), ratio(r.p99Ms, b.p99Ms), ratio(r.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
-      rows.push([q.id, '4/3 R/M', ratio(r.rps.median, m.rps.median), '', ratio(r.p50Ms, m.p50Ms), ratio(r.p99Ms, m.p99Ms), ratio(r.gatewayCpuMsPerReq, m.gatewayCpuMsPerReq), '', '', '', '']);
-      if (c) rows.push([q.id, '4/1 R/C', ratio(r.rps.median, c.rps.median), '', '', '', '', '', '', '', '']);
+      rows.push([q.id, '4/2 R/B', rpsRatio(r, b), '', ratio(r.p50Ms, b.p50Ms), ratio(r.p99Ms, b.p99Ms), ratio(r.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq), '', '', '', '']);
+      rows.push([q.id, '4/3 R/M', rpsRatio(r, m), '', ratio(r.p50Ms, m.p50Ms), ratio(r.p99Ms, m.p99Ms), ratio(r.gatewayCpuMsPerReq, m.gatewayCpuMsPerReq), '', '', '', '']);
+      if (c) rows.push([q.id, '4/1 R/C', rpsRatio(r, c), '', '', '', '', '', '', '', '']);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -244,9 +276,9 @@ function consoleSummary(report: BenchReport): string[] {
     const l = find(report, q.id, 'L');
     if (a) {
       const parts: string[] = [];
-      if (d) parts.push(`policy tax A/D ${ratio(a.rps.median, d.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, d)}; A − D ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU/req)`);
-      if (e) parts.push(`strict audit A/E ${ratio(a.rps.median, e.rps.median)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, e)}; A − E ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU/req for the audit record)`);
-      if (b) parts.push(`A/B ${ratio(a.rps.median, b.rps.median)}`);
+      if (d) parts.push(`policy tax A/D ${rpsRatio(a, d)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, d)}; A − D ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU/req)`);
+      if (e) parts.push(`strict audit A/E ${rpsRatio(a, e)} (target ≥ ${f2(OVERHEAD_TARGET)}: ${verdict(a, e)}; A − E ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU/req for the audit record)`);
+      if (b) parts.push(`A/B ${rpsRatio(a, b)}`);
       out.push(`${q.id}: ${parts.join('; ')}`);
     }
     if (l) {
@@ -255,12 +287,12 @@ function consoleSummary(report: BenchReport): string[] {
       const parts: string[] = [];
       if (r) {
         parts.push(
-          `Redis limits R/L ${ratio(r.rps.median, l.rps.median)} (${limitsVerdict(r)}; R − L ${signedUs(r.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} gateway CPU/req` +
+          `Redis limits R/L ${rpsRatio(r, l)} (${limitsVerdict(r)}; R − L ${signedUs(r.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} gateway CPU/req` +
             (r.redisCpuMsPerReq === null ? '' : `, Redis server ${f3(r.redisCpuMsPerReq)} ms CPU/req`) +
             ')',
         );
       }
-      if (a) parts.push(`in-process limits A/L ${ratio(a.rps.median, l.rps.median)} (${limitsVerdict(a)}; A − L ${signedUs(a.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU/req)`);
+      if (a) parts.push(`in-process limits A/L ${rpsRatio(a, l)} (${limitsVerdict(a)}; A − L ${signedUs(a.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU/req)`);
       if (parts.length) out.push(`${q.id}: ${parts.join('; ')}`);
     }
   }
@@ -302,7 +334,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   if (a && d) {
     out.push('');
     out.push(
-      `Policy tax: **A/D throughput ${ratio(a.rps.median, d.rps.median)}** (target ≥ 0.90), p50 ${ratio(a.p50Ms, d.p50Ms)}, ` +
+      `Policy tax: **A/D throughput ${rpsRatio(a, d)}** (target ≥ 0.90), p50 ${ratio(a.p50Ms, d.p50Ms)}, ` +
         `p99 ${ratio(a.p99Ms, d.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, d.gatewayCpuMsPerReq)} ` +
         `(A − D: ${signedUs(a.gatewayCpuMsPerReq - d.gatewayCpuMsPerReq)} CPU per request for token verification, field enforcement, and the decisions and subjects each audit record then carries — D's records have none; D has no limits either, A/L below).`,
     );
@@ -311,7 +343,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   if (a && e) {
     out.push('');
     out.push(
-      `Cost of strict audit: **A/E throughput ${ratio(a.rps.median, e.rps.median)}** (target ≥ 0.90, i.e. strict audit costs ≤ 10 %), ` +
+      `Cost of strict audit: **A/E throughput ${rpsRatio(a, e)}** (target ≥ 0.90, i.e. strict audit costs ≤ 10 %), ` +
         `p50 ${ratio(a.p50Ms, e.p50Ms)}, p99 ${ratio(a.p99Ms, e.p99Ms)}, gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, e.gatewayCpuMsPerReq)} ` +
         `(A − E: ${signedUs(a.gatewayCpuMsPerReq - e.gatewayCpuMsPerReq)} CPU per request for the audit record).`,
     );
@@ -326,7 +358,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   if (r && l) {
     out.push('');
     out.push(
-      `Cost of Redis-backed limits: **R/L throughput ${ratio(r.rps.median, l.rps.median)}** (target ≥ ${f2(LIMITS_TARGET)}, i.e. limits cost ≤ 5 %: ${rpsVerdict(r, l)}), ` +
+      `Cost of Redis-backed limits: **R/L throughput ${rpsRatio(r, l)}** (target ≥ ${f2(LIMITS_TARGET)}, i.e. limits cost ≤ 5 %: ${rpsVerdict(r, l)}), ` +
         `**R p50 − L p50 ${signedMs(r.p50Ms - l.p50Ms)}** (${p50Verdict(r, l)}), p50 ${ratio(r.p50Ms, l.p50Ms)}, p99 ${ratio(r.p99Ms, l.p99Ms)}, ` +
         `gateway CPU/req ${ratio(r.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq)} (R − L: ${signedUs(r.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU per request in the gateway for ` +
         `operation measures, the Lua calls to Redis and the RateLimit headers)` +
@@ -336,7 +368,7 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   if (a && l) {
     out.push('');
     out.push(
-      `Cost of in-process limits: **A/L throughput ${ratio(a.rps.median, l.rps.median)}** (same target, ≥ ${f2(LIMITS_TARGET)}: ${rpsVerdict(a, l)}), ` +
+      `Cost of in-process limits: **A/L throughput ${rpsRatio(a, l)}** (same target, ≥ ${f2(LIMITS_TARGET)}: ${rpsVerdict(a, l)}), ` +
         `A p50 − L p50 ${signedMs(a.p50Ms - l.p50Ms)} (${p50Verdict(a, l)}), p50 ${ratio(a.p50Ms, l.p50Ms)}, p99 ${ratio(a.p99Ms, l.p99Ms)}, ` +
         `gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, l.gatewayCpuMsPerReq)} (A − L: ${signedUs(a.gatewayCpuMsPerReq - l.gatewayCpuMsPerReq)} CPU per request).`,
     );
@@ -345,10 +377,10 @@ function queryTable(report: BenchReport, q: BenchQuery): string {
   if (a && b && c) {
     out.push('');
     out.push(
-      `Ratios: **A/B throughput ${ratio(a.rps.median, b.rps.median)}**, p50 ${ratio(a.p50Ms, b.p50Ms)}, p99 ${ratio(a.p99Ms, b.p99Ms)}, ` +
+      `Ratios: **A/B throughput ${rpsRatio(a, b)}**, p50 ${ratio(a.p50Ms, b.p50Ms)}, p99 ${ratio(a.p99Ms, b.p99Ms)}, ` +
         `gateway CPU/req ${ratio(a.gatewayCpuMsPerReq, b.gatewayCpuMsPerReq)} ` +
         `(A − B: ${signedUs(a.gatewayCpuMsPerReq - b.gatewayCpuMsPerReq)} CPU per request); ` +
-        `**A/C throughput ${ratio(a.rps.median, c.rps.median)}**. Response: ${f0(a.bytesPerResponse)} bytes with headers.`,
+        `**A/C throughput ${rpsRatio(a, c)}**. Response: ${f0(a.bytesPerResponse)} bytes with headers.`,
     );
   }
   return out.join('\n');
@@ -392,19 +424,19 @@ function reading(report: BenchReport): string {
   const list = (f: (r: (typeof rows)[number]) => string) => rows.map((r) => `${f(r)} (${r.q.id})`).join(', ');
   const spread = (s: Summary) => (s.rps.median > 0 ? (s.rps.max - s.rps.min) / s.rps.median : 0);
   const noise = Math.max(...rows.flatMap((r) => [spread(r.a), spread(r.b)]));
-  const lowest = rows.reduce((m, r) => (r.a.rps.median / r.b.rps.median < m.a.rps.median / m.b.rps.median ? r : m));
-  const outside = rows.filter((r) => Math.abs(r.a.rps.median / r.b.rps.median - 1) > noise).map((r) => r.q.id);
+  const lowest = rows.reduce((m, r) => (pairedRps(r.a, r.b) < pairedRps(m.a, m.b) ? r : m));
+  const outside = rows.filter((r) => Math.abs(pairedRps(r.a, r.b) - 1) > noise).map((r) => r.q.id);
   const parts: string[] = [];
   parts.push(
     `**A/B** is the price of the hub's own layer — Fastify with the Apollo integration, a request id per call, the ` +
       `landing-page and public-error plugins, token verification and field enforcement (A/D) and the strict audit trail (A/E) — over Apollo's standalone server on the very same Mesh graph: throughput ` +
-      `${list((r) => ratio(r.a.rps.median, r.b.rps.median))}; gateway CPU per request A − B ` +
+      `${list((r) => rpsRatio(r.a, r.b))}; gateway CPU per request A − B ` +
       `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.b.gatewayCpuMsPerReq))}. ` +
       `Runs of one target spread by up to ${pct(noise)} (max − min over median); an A/B ratio within that band around 1.00 ` +
       `is no measurable difference. ` +
       (outside.length === 0
         ? `All ${rows.length} are inside it: at this noise level the hub's layer cannot be told apart from the cost of Mesh and ` +
-          `the upstream calls; the lowest A/B (${ratio(lowest.a.rps.median, lowest.b.rps.median)}, ${lowest.q.id}) bounds what it may cost.`
+          `the upstream calls; the lowest A/B (${rpsRatio(lowest.a, lowest.b)}, ${lowest.q.id}) bounds what it may cost.`
         : `Outside it: ${outside.join(', ')}.`),
   );
   const busy = rows.flatMap((r) => [r.a.gatewayCores, r.b.gatewayCores]);
@@ -424,9 +456,9 @@ function reading(report: BenchReport): string {
     );
   }
   parts.push(
-    `**A/C** compares with a server that answers the same bytes without any GraphQL: ${list((r) => ratio(r.a.rps.median, r.c.rps.median))}, ` +
-      `i.e. HTTP on loopback is ${Math.round(Math.min(...rows.map((r) => r.c.rps.median / r.a.rps.median)))}–` +
-      `${Math.round(Math.max(...rows.map((r) => r.c.rps.median / r.a.rps.median)))}× faster than the hub. The gap is the gateway's work ` +
+    `**A/C** compares with a server that answers the same bytes without any GraphQL: ${list((r) => rpsRatio(r.a, r.c))}, ` +
+      `i.e. HTTP on loopback is ${Math.round(Math.min(...rows.map((r) => pairedRps(r.c, r.a))))}–` +
+      `${Math.round(Math.max(...rows.map((r) => pairedRps(r.c, r.a))))}× faster than the hub. The gap is the gateway's work ` +
       `per request — Mesh planning and execution, the SOAP client's XML, the REST client, the embedded file-drop store (PGlite) and ` +
       `serialisation — not HTTP. C itself is bounded by the loopback and the load generator, which share the same cores.`,
   );
@@ -443,12 +475,12 @@ function auditReading(report: BenchReport): string {
   const spread = (s: Summary) => (s.rps.median > 0 ? (s.rps.max - s.rps.min) / s.rps.median : 0);
   const noise = Math.max(...rows.flatMap((r) => [spread(r.a), spread(r.e)]));
   const missed = rows.filter((r) => !meets(r.a, r.e)).map((r) => r.q.id);
-  const outside = rows.filter((r) => Math.abs(r.a.rps.median / r.e.rps.median - 1) > noise).map((r) => r.q.id);
+  const outside = rows.filter((r) => Math.abs(pairedRps(r.a, r.e) - 1) > noise).map((r) => r.q.id);
   return (
     `**A/E** is the cost of the strict audit trail — one access record per request, built from the decision record, ` +
     `its data subjects HMAC'd, canonicalised, hashed into the chain and made durable (group commit, \`fdatasync\`) before ` +
     `the response, plus a signed checkpoint every 1,000 records (the default) — with identity and enforcement on in both: ` +
-    `throughput ${list((r) => ratio(r.a.rps.median, r.e.rps.median))}; gateway CPU per request A − E ` +
+    `throughput ${list((r) => rpsRatio(r.a, r.e))}; gateway CPU per request A − E ` +
     `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.e.gatewayCpuMsPerReq))}; p50 ${list((r) => ratio(r.a.p50Ms, r.e.p50Ms))}. ` +
     (missed.length === 0
       ? `The target (strict audit costs ≤ 10 %, A/E ≥ ${f2(OVERHEAD_TARGET)}) is met for every query. `
@@ -475,14 +507,14 @@ function limitsReading(report: BenchReport): string {
   const p50Of = (x: (typeof rows)[number], t: 'a' | 'r' | 'l') => findLatency(report, x.q.id, t.toUpperCase() as TargetId) ?? x[t];
   const missed = rows.filter((x) => !meetsLimits(x.r, x.l) || !meetsLimitsP50(p50Of(x, 'r'), p50Of(x, 'l'))).map((x) => x.q.id);
   const missedA = rows.filter((x) => !meetsLimits(x.a, x.l) || !meetsLimitsP50(p50Of(x, 'a'), p50Of(x, 'l'))).map((x) => x.q.id);
-  const outside = rows.filter((x) => Math.abs(x.r.rps.median / x.l.rps.median - 1) > noise).map((x) => x.q.id);
+  const outside = rows.filter((x) => Math.abs(pairedRps(x.r, x.l) - 1) > noise).map((x) => x.q.id);
   const redis = rows.every((x) => x.r.redisCpuMsPerReq !== null);
   return (
     `**R/L** is the cost of the limits kept in Redis, as replicas share them — the operation measured against the ` +
     `operation limits, one Lua call charging the department ceiling and the contracts' requests per minute together, ` +
     `a read of each contract's records for today, a take of the records per day for the rows returned, one call per ` +
     `upstream call for the source ceiling, and the RateLimit headers — ` +
-    `over the same hub with the limits off, audit and policies on in both: throughput ${list((x) => ratio(x.r.rps.median, x.l.rps.median))}; ` +
+    `over the same hub with the limits off, audit and policies on in both: throughput ${list((x) => rpsRatio(x.r, x.l))}; ` +
     `p50 R − L ${list((x) => signedMs(p50Of(x, 'r').p50Ms - p50Of(x, 'l').p50Ms))}${report.latency ? ` (unloaded, ${report.latency.connections} connection)` : ''}; gateway CPU per request R − L ${list((x) => signedUs(x.r.gatewayCpuMsPerReq - x.l.gatewayCpuMsPerReq))}` +
     (redis ? `; the Redis server's own CPU ${list((x) => `${f3(x.r.redisCpuMsPerReq!)} ms/req`)}` : '') +
     '. ' +
@@ -493,7 +525,7 @@ function limitsReading(report: BenchReport): string {
     (outside.length === 0
       ? 'every R/L ratio is within that band around 1.00, so the cost of the Redis-backed limits is not measurable at this noise level. '
       : `outside that band around 1.00: ${outside.join(', ')}. `) +
-    `**A/L**, the in-process limiter the hub uses without \`REDIS_URL\`: ${list((x) => ratio(x.a.rps.median, x.l.rps.median))}, ` +
+    `**A/L**, the in-process limiter the hub uses without \`REDIS_URL\`: ${list((x) => rpsRatio(x.a, x.l))}, ` +
     `p50 A − L ${list((x) => signedMs(p50Of(x, 'a').p50Ms - p50Of(x, 'l').p50Ms))}` +
     (missedA.length === 0 ? ' (within the same targets for every query).' : ` (outside the same targets for ${missedA.join(', ')}).`)
   );
@@ -556,11 +588,12 @@ function peersSection(report: BenchReport): string[] {
   for (const { q, s } of rows) {
     const [one, two, three, four] = [s['1'], s['2'], s['3'], s['4']];
     if (!two || !three || !four) continue;
-    const mark = (x: number, target: number) => (x >= target ? `**${f2(x)}**` : `**${f2(x)}** (target ≥ ${f2(target)}: not met)`);
+    const mark = (x: number, target: number, range: string) =>
+      `**${f2(x)}**${range ? ` (${range})` : ''}${x >= target ? '' : ` — target ≥ ${f2(target)}: not met`}`;
     lines.push(
       `| ${q.id} | ${one ? f0(one.rps.median) : 'n/a'} | ${f0(two.rps.median)} | ${f0(three.rps.median)} | ${f0(four.rps.median)} | ` +
-        `${mark(four.rps.median / two.rps.median, PEER_RATIO_TARGETS['4/2'])} | ${mark(four.rps.median / three.rps.median, PEER_RATIO_TARGETS['4/3'])} | ` +
-        `${one ? ratio(four.rps.median, one.rps.median) : 'n/a'} | ${f3(two.gatewayCpuMsPerReq)} / ${f3(three.gatewayCpuMsPerReq)} / ${f3(four.gatewayCpuMsPerReq)} | ` +
+        `${mark(pairedRps(four, two), PEER_RATIO_TARGETS['4/2'], pairedRange(four, two))} | ${mark(pairedRps(four, three), PEER_RATIO_TARGETS['4/3'], pairedRange(four, three))} | ` +
+        `${one ? rpsRatio(four, one) : 'n/a'} | ${f3(two.gatewayCpuMsPerReq)} / ${f3(three.gatewayCpuMsPerReq)} / ${f3(four.gatewayCpuMsPerReq)} | ` +
         `${f2(two.p50Ms)} / ${f2(three.p50Ms)} / ${f2(four.p50Ms)} | ${f2(two.p99Ms)} / ${f2(three.p99Ms)} / ${f2(four.p99Ms)} |`,
     );
   }
@@ -568,7 +601,9 @@ function peersSection(report: BenchReport): string[] {
   lines.push(
     `Targets: 4/2 ≥ ${f2(PEER_RATIO_TARGETS['4/2'])} (everything Tongxiang adds costs at most 10 % against bare Apollo on the same schema) and ` +
       `4/3 ≥ ${f2(PEER_RATIO_TARGETS['4/3'])} (at least as fast as Mesh's own server doing less: no contracts, masking or audit). ` +
-      'Throughput at 16 connections, median of the runs; CPU per request of the serving process (for 3, `mesh start`\'s process).',
+      'Throughput at 16 connections, median of the runs; each ratio is the median of the ratios of runs in the same round (targets interleaved, seconds apart), ' +
+      'with the range over the rounds in brackets: this shared machine\'s speed drifts by tens of percent between rounds, which a ratio of medians would mix in. ' +
+      'CPU per request of the serving process (for 3, `mesh start`\'s process).',
   );
   return lines;
 }
@@ -676,7 +711,8 @@ export function markdown(report: BenchReport): string {
   );
   lines.push(
     '- Load generator: autocannon in a separate process; every response body is compared byte for byte with the expected ' +
-      'answer, and any error, timeout, non-2xx or mismatch fails the run. Latency: each response\'s own timing; median over runs.',
+      'answer, and any error, timeout, non-2xx or mismatch fails the run. Latency: each response\'s own timing; median over runs. ' +
+      'Throughput ratios (A/D, A/E, R/L, 4/2, …): the median over rounds of the ratio within a round (the targets\' runs of one round are seconds apart).',
   );
   const peers = peersSection(report);
   if (peers.length) {

@@ -82,8 +82,10 @@ function settingsFrom(argv: string[]): Settings & { docs: boolean; auditRecords:
   };
   return {
     quick,
-    durationS: num('duration', values.duration, quick ? 2 : 5, 1, 60, false),
-    runs: num('runs', values.runs, quick ? 2 : 3, 1, 10, true),
+    // Many short rounds rather than a few long ones: ratios are taken within a round (see
+    // pairedRps in report.ts), and more rounds narrow their median on a machine whose speed drifts.
+    durationS: num('duration', values.duration, quick ? 2 : 2, 1, 60, false),
+    runs: num('runs', values.runs, quick ? 2 : 9, 1, 20, true),
     connections: num('connections', values.connections, 16, 1, 256, true),
     warmupS: num('warmup', values.warmup, quick ? 1 : 2, 0, 30, false),
     maxForeignCores: num('max-foreign', values['max-foreign'], 0.25, 0, 64, false),
