@@ -111,7 +111,7 @@ function resilienceSection(r: ResilienceResult, command: string): string {
       `A query touching only a healthy source (the REST social-insurance bureau, \`person { insurance }\`) under load (${r.settings.connections} connections) ` +
       `while a second load (${r.settings.connections} connections, a fixed ${r.settings.soapRate} requests per second in every phase) asks the SOAP registry, which a fault proxy makes slow (${r.settings.slowMs} ms against a ${r.settings.upstreamTimeoutMs} ms timeout), ` +
       `dead (connections refused) or answer garbage; ${r.settings.durationS} s per phase after ${r.settings.warmupS} s of warm-up, the breaker's cool-down ${r.settings.breakerCooldownMs / 1000} s. ` +
-      `Target: the healthy source's latency within ×${f(r.target)} of normal (normal = the better of the runs before and after the faults).`,
+      `Target: the healthy source's latency within ×${f(r.target)} of normal (each fault against the mean of the normal runs just before and just after it: a normal phase runs around every fault, as this machine's speed drifts over a minute).`,
     '',
     '| SOAP upstream | healthy query req/s | p50 ms | p99 ms | SOAP query req/s | SOAP circuit after |',
     '|---|---:|---:|---:|---:|---|',
@@ -434,7 +434,7 @@ async function main(): Promise<number> {
     auditS;
   const worstS = estimateS + queries0 * targets0 * settings.runs * settings.retries * (settings.durationS + 2) + 2 * auditS;
   // Hard bound on the whole run: the worst case (every run repeated) plus start-up slack.
-  // The companions: resilience (about 90 s), the file-drop intake (up to ~15 min with its 1 GB file).
+  // The companions: resilience (about 2 min), the file-drop intake (up to ~15 min with its 1 GB file).
   const limitS = Math.round(worstS * 1.5 + 120 + (settings.companions.length > 0 ? 150 : 0) + settings.companions.length * (settings.quick ? 300 : 1200));
   const watchdog = setTimeout(() => {
     log(`bench: still running after ${limitS} s; giving up`);
