@@ -478,7 +478,7 @@ function auditReading(report: BenchReport): string {
   const outside = rows.filter((r) => Math.abs(pairedRps(r.a, r.e) - 1) > noise).map((r) => r.q.id);
   return (
     `**A/E** is the cost of the strict audit trail — one access record per request, built from the decision record, ` +
-    `its data subjects HMAC'd, canonicalised, hashed into the chain and made durable (group commit, \`fdatasync\`) before ` +
+    `its data subjects HMAC'd, canonicalised, hashed into the chain and made durable (group commit: one \`O_DSYNC\` write) before ` +
     `the response, plus a signed checkpoint every 1,000 records (the default) — with identity and enforcement on in both: ` +
     `throughput ${list((r) => rpsRatio(r.a, r.e))}; gateway CPU per request A − E ` +
     `${list((r) => signedUs(r.a.gatewayCpuMsPerReq - r.e.gatewayCpuMsPerReq))}; p50 ${list((r) => ratio(r.a.p50Ms, r.e.p50Ms))}. ` +
@@ -489,7 +489,7 @@ function auditReading(report: BenchReport): string {
     (outside.length === 0
       ? 'every A/E ratio is within that band around 1.00, so the audit cost is not measurable at this noise level. '
       : `outside that band around 1.00: ${outside.join(', ')}. `) +
-    `The latency ratios include each strict request's wait for its group's \`fdatasync\` (a wait on the disk more than CPU ` +
+    `The latency ratios include each strict request's wait for its group's durable write (a wait on the disk more than CPU ` +
     `in this process); D keeps the audit trail on, so A/D above is the policy tax without the audit (with the limits: D has none, A/L gives them alone).`
   );
 }
@@ -539,7 +539,7 @@ function auditSection(report: BenchReport): string[] {
       `${f0(v.records)} access records — alternately the flagship eligibility check (10 field decisions, 2 contracts, 3 upstream ` +
       `calls, 3 HMAC'd subjects) and a single-enterprise lookup (4 decisions, 1 contract, 2 subjects), a mean ${f0(v.bytesPerLine)} ` +
       `bytes per line — written by the real writer (\`openAuditWriter\`, async mode, ${f0(v.burst)} records per burst between ` +
-      `event-loop turns) to the real JSONL file store (\`openFileAuditStore\`: one \`write\` + \`fdatasync\` per group commit) in ` +
+      `event-loop turns) to the real JSONL file store (\`openFileAuditStore\`: one \`O_DSYNC\` \`write\` per group commit, durable when it returns) in ` +
       `${v.tmpdir}, with a checkpoint signed (\`signCheckpoint\`, Ed25519 from \`openAuditKeyring\`) every ${f0(v.checkpointEvery)} ` +
       `records; then the file streamed line by line (\`readline\`) through \`verifyEntries\` with the keyring's \`publicJwks()\`, ` +
       `which recomputes every hash and checks every signature. The run fails unless the verifier answers ok with every record ` +
@@ -773,7 +773,7 @@ export function markdown(report: BenchReport): string {
     'CPU columns: *gateway* is the measured target\'s own process (each target runs in a process of its own, as a hub does in ' +
       'production: targets sharing one process shared its heap, thread pool, idle timers and V8\'s type feedback, and slowed each other; ' +
       'it includes the file-drop store, PGlite, which is embedded in the gateway, and for A, D, R and L the audit writer, whose ' +
-      '`fdatasync` calls run on libuv\'s thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
+      'durable (`O_DSYNC`) writes run on libuv\'s thread pool in the same process); *upstreams* is the SOAP + REST demo process; *load-gen* is the autocannon process. ' +
       'Each is that process\'s CPU time during the run divided by the requests completed. R\'s Redis server is in none of them ' +
       '(its CPU per request is given with R/L below; on this machine it is not counted as "other processes" either).',
   );
