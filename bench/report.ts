@@ -154,7 +154,7 @@ const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 
 /**
  * Throughput of `a` over `b`: the median of the ratios of runs in the same round. Targets are
- * interleaved, so the runs of one round are seconds apart, while rounds are minutes apart and this
+ * interleaved, so the runs of one round are seconds apart, while rounds follow each other over minutes and this
  * machine's speed drifts between them (±30 % from one round to the next, seen on a shared VM): a
  * ratio of the targets' medians would mix that drift in; a paired ratio cancels it. Without paired
  * runs (older reports), the ratio of the medians.
