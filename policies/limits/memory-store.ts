@@ -10,7 +10,7 @@
 import { TongxiangError } from '../../core/index.ts';
 import { checkCost, gcraHit, gcraPeek, validateRateRules, wholeMs, type GcraOutcome, type GcraState } from './gcra.ts';
 import { checkWanted, quotaGrant, quotaTakeOf, quotaWindow, validateQuotaRule } from './quota-window.ts';
-import type { LimitStore, QuotaRule, QuotaTake, RateDecision, RateRule } from './types.ts';
+import type { LimitStore, QuotaRule, QuotaTake, QuotaWindow, RateDecision, RateRule } from './types.ts';
 
 export interface MemoryLimitStoreOptions {
   /** Least time (callers' clock) between two sweeps of expired entries; default 60 000 ms. */
@@ -106,6 +106,16 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): M
       validateQuotaRule(rule);
       const window = quotaWindow(ms);
       return quotaTakeOf(rule, window, 0, counters.get(counterKey(rule, window.id))?.used ?? 0);
+    },
+
+    async refund(rule: QuotaRule, window: QuotaWindow, units: number): Promise<number> {
+      if (closed) throw new TongxiangError('RATE_LIMIT_UNAVAILABLE', { reason: 'closed' });
+      validateQuotaRule(rule);
+      checkWanted(units);
+      const counter = counters.get(counterKey(rule, window.id));
+      const back = Math.min(units, counter?.used ?? 0);
+      if (counter && back > 0) counter.used -= back;
+      return back;
     },
 
     healthy: () => !closed,

@@ -1,7 +1,7 @@
 /**
  * The Redis `LimitStore`, shared by every replica. Each write is one Lua script, atomic in Redis:
  * `hit` decides every rule's GCRA and charges all of them or none; `take` grants what is left of
- * a quota window, at most `wanted`. Reads (`peek`, `usage`) are single MGET / GET commands whose
+ * a quota window, at most `wanted`; `refund` hands back what a take did not use. Reads (`peek`, `usage`) are single MGET / GET commands whose
  * values gcra.ts and quota-window.ts interpret, so nothing is ever get-then-set from here.
  *
  * Time is the caller's `now`, not Redis TIME, so this store and the memory store decide alike
@@ -26,7 +26,7 @@ import {
 import { TongxiangError } from '../../core/index.ts';
 import { checkCost, decodeGcraState, gcraPeek, validateRateRules, wholeMs } from './gcra.ts';
 import { checkWanted, quotaTakeOf, quotaWindow, validateQuotaRule } from './quota-window.ts';
-import type { LimitStore, QuotaRule, QuotaTake, RateDecision, RateRule } from './types.ts';
+import type { LimitStore, QuotaRule, QuotaTake, QuotaWindow, RateDecision, RateRule } from './types.ts';
 
 export interface RedisLimitStoreOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`. */
@@ -108,6 +108,14 @@ end
 return { grant, used }
 `;
 
+/** KEYS[1]: the window's counter. ARGV: units. Reply: the units handed back (never below zero). */
+const REFUND_LUA = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local back = math.min(tonumber(ARGV[1]), used)
+if back > 0 then redis.call('DECRBY', KEYS[1], string.format('%.0f', back)) end
+return back
+`;
+
 function integers(reply: unknown): number[] {
   if (!Array.isArray(reply) || !reply.every((n) => typeof n === 'number')) throw new TypeError('unexpected script reply');
   return reply as number[];
@@ -124,6 +132,7 @@ function parseKeysAndArgs(parser: CommandParser, keys: readonly string[], args: 
 const scripts = {
   txLimitHit: defineScript({ SCRIPT: HIT_LUA, parseCommand: parseKeysAndArgs, transformReply: integers }),
   txQuotaTake: defineScript({ SCRIPT: TAKE_LUA, parseCommand: parseKeysAndArgs, transformReply: integers }),
+  txQuotaRefund: defineScript({ SCRIPT: REFUND_LUA, parseCommand: parseKeysAndArgs, transformReply: (reply: unknown) => Number(reply) }),
 };
 
 /** A call Redis did not answer in time. */
@@ -284,6 +293,13 @@ export function openRedisLimitStore(options: RedisLimitStoreOptions): LimitStore
       const window = quotaWindow(wholeMs(now));
       const used = await call((redis) => redis.get(quotaKey(rule, window.id)));
       return quotaTakeOf(rule, window, 0, used === null ? 0 : Number(used));
+    },
+
+    async refund(rule: QuotaRule, window: QuotaWindow, units: number): Promise<number> {
+      validateQuotaRule(rule);
+      checkWanted(units);
+      if (units === 0) return 0;
+      return call((redis) => redis.txQuotaRefund([quotaKey(rule, window.id)], [String(units)]));
     },
 
     healthy: () => !closed && client.isReady && lastCallOk,

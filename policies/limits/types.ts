@@ -83,6 +83,12 @@ export interface LimitStore {
   take(rule: QuotaRule, wanted: number, now: number): Promise<QuotaTake>;
   /** The quota's current window without taking anything. */
   usage(rule: QuotaRule, now: number): Promise<QuotaTake>;
+  /**
+   * Hands back `units` taken from `window` (a take's own window, so a refund after midnight goes
+   * to the day the units were taken from) and not used; the counter never goes below zero.
+   * Resolves to the units handed back.
+   */
+  refund(rule: QuotaRule, window: QuotaWindow, units: number): Promise<number>;
   /** Whether the store answered its last call (for status; the Redis store reconnects by itself). */
   healthy(): boolean;
   close(): Promise<void>;

@@ -181,6 +181,54 @@ export function defineLimitStoreSuite(name: string, makeStore: () => Promise<Lim
       expect(await store.take(none, 5, T0)).toMatchObject({ granted: 0, used: 0, remaining: 0 });
     });
 
+    it('hands back what a take did not use, never below zero, to the day it was taken from', async () => {
+      const store = await fresh();
+      const rule: QuotaRule = { name: 'contract-records', key: 'contract:GX-2026-000011:records', limit: 10 };
+      const reserved = await store.take(rule, 8, T0);
+      expect(await store.refund(rule, reserved.window, 5)).toBe(5);
+      expect(await store.usage(rule, T0)).toMatchObject({ used: 3, remaining: 7 });
+      expect(await store.refund(rule, reserved.window, 9)).toBe(3); // more than is used: down to zero, not below
+      expect(await store.usage(rule, T0)).toMatchObject({ used: 0, remaining: 10 });
+      expect(await store.refund(rule, reserved.window, 0)).toBe(0);
+      // Taken before midnight, handed back after it: yesterday's counter, not today's.
+      const { endMs } = quotaWindow(T0);
+      const late = await store.take(rule, 6, endMs - 1);
+      await store.take(rule, 4, endMs);
+      expect(await store.refund(rule, late.window, 6)).toBe(6);
+      expect(await store.usage(rule, endMs)).toMatchObject({ used: 4 });
+      expect(await store.usage(rule, endMs - 1)).toMatchObject({ used: 0 });
+    });
+
+    it('stays exact under concurrent takes and refunds: nothing granted twice, nothing handed back twice', async () => {
+      const store = await fresh();
+      const rule: QuotaRule = { name: 'contract-records', key: 'contract:GX-2026-000012:records', limit: 100 };
+      // 60 requests each reserve 7 rows, use at most 4 and hand back the rest, all at once.
+      const used = await Promise.all(
+        Array.from({ length: 60 }, async () => {
+          const t = await store.take(rule, 7, T0);
+          const kept = Math.min(4, t.granted);
+          await store.refund(rule, t.window, t.granted - kept);
+          return kept;
+        }),
+      );
+      const total = used.reduce((a, b) => a + b, 0);
+      expect(total).toBeLessThanOrEqual(100);
+      expect((await store.usage(rule, T0)).used).toBe(total);
+      // What was handed back is granted again, exactly once, to the next wave.
+      const again = await Promise.all(Array.from({ length: 60 }, () => store.take(rule, 7, T0)));
+      expect(again.reduce((sum, t) => sum + t.granted, 0)).toBe(100 - total);
+      expect((await store.usage(rule, T0)).used).toBe(100);
+    });
+
+    it('refuses a refund of a negative or fractional amount with BAD_USER_INPUT', async () => {
+      const store = await fresh();
+      const rule: QuotaRule = { name: 'contract-records', key: 'contract:GX-2026-000013:records', limit: 10 };
+      const t = await store.take(rule, 5, T0);
+      expect(await codeOf(store.refund(rule, t.window, -1))).toBe('BAD_USER_INPUT');
+      expect(await codeOf(store.refund(rule, t.window, 1.5))).toBe('BAD_USER_INPUT');
+      expect((await store.usage(rule, T0)).used).toBe(5);
+    });
+
     it('rejects invalid rules with CONFIG_INVALID and invalid amounts with BAD_USER_INPUT', async () => {
       const store = await fresh();
       const rule = rateRule('k', 10, 1_000);
