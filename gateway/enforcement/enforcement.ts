@@ -70,15 +70,17 @@ export interface EnforcementOptions {
  */
 export interface Admission<Ctx extends BaseContext> {
   beforeDecisions?(principal: Principal, requestContext: GraphQLRequestContextDidResolveOperation<Ctx>): Promise<void> | void;
-  /** `quotas`: the quotas of every contract among the caller's grants (the same grants the decisions read). */
+  /**
+   * `quotas`: the quotas of every contract among the caller's grants (the same grants the
+   * decisions read). Resolves to the records-per-day quotas the rows are taken from (null: none
+   * applies); its `settle` is called once the response is complete.
+   */
   afterDecisions?(
     principal: Principal,
     contractIds: readonly string[],
     quotas: ReadonlyMap<string, Quotas>,
     requestContext: GraphQLRequestContextDidResolveOperation<Ctx>,
-  ): Promise<void> | void;
-  /** Records-per-day quotas of the caller's contracts (null: none applies). */
-  rowQuota?(principal: Principal, quotas: ReadonlyMap<string, Quotas>): RowQuota | null;
+  ): Promise<RowQuota | null> | RowQuota | null;
 }
 
 const NO_QUOTAS: ReadonlyMap<string, Quotas> = new Map();
@@ -315,13 +317,13 @@ export function createEnforcement<Ctx extends EnforcementContext = EnforcementCo
           }
           if (admission) {
             const quotas = quotasOf(grants);
-            await admission.afterDecisions?.(principal, [...state.contractIds].sort(), quotas, requestContext);
-            state.rowQuota = admission.rowQuota?.(principal, quotas) ?? null;
+            state.rowQuota = (await admission.afterDecisions?.(principal, [...state.contractIds].sort(), quotas, requestContext)) ?? null;
           }
         },
         async willSendResponse({ contextValue, response }) {
           // Rows a records quota could not cover were left out of their lists: say so once per contract.
           const state = stateOf(contextValue);
+          state?.rowQuota?.settle();
           if (!state || state.quotaCut.size === 0 || !state.rowQuota || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           const said = new Set((result.errors ?? []).filter((e) => e.extensions?.code === 'RATE_LIMITED').map((e) => e.extensions?.contractId));

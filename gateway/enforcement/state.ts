@@ -66,6 +66,8 @@ export interface RowQuota {
   take(contractId: string, wanted: number): Promise<number>;
   /** The error telling the caller that `cut` rows of this contract were left out (quota used up). */
   exhausted(contractId: string, cut: number): Error;
+  /** The response is complete: hands back what was reserved for its rows and not returned. */
+  settle(): void;
 }
 
 export interface RequestState {

@@ -8,9 +8,12 @@
  *   400 OPERATION_TOO_COMPLEX before anything runs;
  * - `admission.afterDecisions` — one atomic hit of the department's ceiling and the requests per
  *   minute of every contract the operation uses (all or nothing), and a contract whose records
- *   quota for today is spent refuses the request before any upstream is called;
- * - `admission.rowQuota` — records per day, taken as rows are returned (the enforcement cuts a
- *   list at the quota and says so);
+ *   quota for today is spent refuses the request before any upstream is called. In the same round
+ *   trip each contract's records quota reserves the rows the operation returned last time;
+ * - the `RowQuota` it returns — records per day, taken as rows are returned, from the reservation
+ *   first (the enforcement cuts a list at the quota and says so); what the reservation did not
+ *   cover is taken then, what it covered and was not used is handed back when the response is
+ *   complete (`settle`), without the response waiting for it;
  * - `sourceGuard` — calls per second to each upstream, before the call.
  *
  * The store failing: each limit fails open or closed by configuration (contract quotas closed).
@@ -32,6 +35,7 @@ import {
   type OperationLimits,
   type OperationMeasures,
   type QuotaRule,
+  type QuotaTake,
   type RateDecision,
   type RateRule,
 } from '../../policies/limits/index.ts';
@@ -141,6 +145,8 @@ interface MeasuredUnder {
 
 /** Distinct variable values an operation's measures are kept for (dropped together when full). */
 const MEASURES_PER_OPERATION = 32;
+/** Contracts an operation's expected rows are kept for (dropped together when full). */
+const EXPECTED_CONTRACTS_PER_OPERATION = 64;
 
 /** The values of `names` in `variables`, as one string (an absent variable differs from null). */
 function valuesOf(variables: Readonly<Record<string, unknown>>, names: readonly string[]): string {
@@ -236,58 +242,126 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
         names.push('department');
       }
       const records: QuotaRule[] = [];
+      const recordContracts: string[] = [];
       for (const id of contractIds) {
         const q = quotasOfGrants.get(id);
         if (!q) continue;
         if (q.requestsPerMinute !== null) rules.push(rpmRule(id, q.requestsPerMinute));
-        if (q.recordsPerDay !== null) records.push(recordsRule(id, q.recordsPerDay));
+        if (q.recordsPerDay !== null) {
+          records.push(recordsRule(id, q.recordsPerDay));
+          recordContracts.push(id);
+        }
       }
       if (rules.some((r) => r.name === 'contract-rpm')) names.push('contract-rpm');
       const items: LimitHeaderItem[] = [];
-      // The records quotas are read while the rates are decided: one round trip to Redis, not two
-      // (node-redis writes commands of the same tick together).
-      const standingRead = records.length > 0 ? guarded(['contract-records'], () => Promise.all(records.map((r) => store.usage(r, now)))) : Promise.resolve(null);
-      standingRead.catch(() => undefined); // awaited below, unless a rate refuses first
+      // The records quotas are taken while the rates are decided: one round trip to Redis, not two
+      // (node-redis writes the commands of one tick together). Each contract's take reserves the
+      // rows this operation returned under it last time (0 the first time: a read of today's
+      // standing), so a request whose rows match its reservation asks Redis nothing more.
+      const learned = expectedOf(requestContext);
+      const reserving = records.length > 0 ? guarded(['contract-records'], () => Promise.all(records.map((r, i) => store.take(r, learned?.get(recordContracts[i]!) ?? 0, now)))) : Promise.resolve(null);
+      reserving.catch(() => undefined); // awaited below, unless a rate refuses first
+      /** A refusal after the reservation: what it reserved goes back at once. */
+      const release = (): void => {
+        reserving.then((takes) => {
+          for (const t of takes ?? []) if (t.granted > 0) refundLater(t, t.granted);
+        }, () => undefined);
+      };
       if (rules.length > 0) {
-        const decisions = await guarded(names, () => store.hit(rules, now));
+        const decisions = await guarded(names, () => store.hit(rules, now)).catch((error: unknown) => {
+          release();
+          throw error;
+        });
         if (decisions) {
           items.push(...decisions.map(itemOfRate));
           const refused = decisions.find((d) => !d.allowed);
           if (refused) {
+            release();
             setHeaders(requestContext, items);
             throw refusal(refused, refused.rule.name === 'contract-rpm' ? { contractId: scopeOf(refused.rule) } : {});
           }
         }
       }
-      // A records quota already spent: refused before any upstream is asked (the request would
-      // return at least one row, which the quota cannot cover).
-      if (records.length > 0) {
-        const standing = await standingRead;
-        for (const t of standing ?? []) {
-          items.push(itemOfQuota(t, now));
-          if (t.remaining <= 0) {
-            setHeaders(requestContext, items);
-            const error = recordsExhausted(scopeOf(t.rule), t.rule.limit, now);
-            throw withHttp(error, 429, { 'retry-after': String(error.extensions.retryAfterS) });
-          }
+      if (records.length === 0) {
+        setHeaders(requestContext, items);
+        return null;
+      }
+      // A records quota already spent (nothing granted, nothing left): refused before any upstream
+      // is asked (the request would return at least one row, which the quota cannot cover).
+      const takes = await reserving;
+      for (const t of takes ?? []) {
+        items.push(itemOfQuota(t, now));
+        if (t.granted === 0 && t.remaining <= 0) {
+          release();
+          setHeaders(requestContext, items);
+          const error = recordsExhausted(scopeOf(t.rule), t.rule.limit, now);
+          throw withHttp(error, 429, { 'retry-after': String(error.extensions.retryAfterS) });
         }
       }
       setHeaders(requestContext, items);
+      return rowQuotaOf(quotasOfGrants, takes, requestContext);
     },
+  };
 
-    rowQuota(_principal, quotas): RowQuota | null {
-      if (![...quotas.values()].some((q) => q.recordsPerDay !== null)) return null;
-      return {
-        limited: (contractId) => (quotas.get(contractId)?.recordsPerDay ?? null) !== null,
-        async take(contractId, wanted) {
-          const limit = quotas.get(contractId)?.recordsPerDay;
-          if (limit === null || limit === undefined) return wanted;
-          const taken = await guarded(['contract-records'], () => store.take(recordsRule(contractId, limit), wanted, clock.now()));
-          return taken === null ? wanted : taken.granted;
-        },
-        exhausted: (contractId, cut) => recordsExhausted(contractId, quotas.get(contractId)?.recordsPerDay ?? 0, clock.now(), cut),
-      };
-    },
+  /**
+   * Rows per contract each operation (document and operation name) wanted the last time it ran,
+   * kept with the parsed document (Apollo reuses it for the same query text): what its next run
+   * reserves. Any number is safe: rows beyond the reservation are taken when they come, and what
+   * is not used goes back when the response is complete.
+   */
+  const expected = new WeakMap<DocumentNode, Map<string, Map<string, number>>>();
+  const operationKey = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>): string =>
+    requestContext.operation?.name?.value ?? requestContext.request.operationName ?? '';
+  const expectedOf = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>): ReadonlyMap<string, number> | undefined =>
+    expected.get(requestContext.document)?.get(operationKey(requestContext));
+  const learn = (requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>, wanted: ReadonlyMap<string, number>): void => {
+    let perDocument = expected.get(requestContext.document);
+    if (!perDocument) expected.set(requestContext.document, (perDocument = new Map()));
+    const key = operationKey(requestContext);
+    const rows = perDocument.get(key) ?? new Map<string, number>();
+    if (rows.size >= EXPECTED_CONTRACTS_PER_OPERATION) rows.clear();
+    for (const [contractId, n] of wanted) rows.set(contractId, n);
+    perDocument.set(key, rows);
+  };
+
+  /** Hands back units in the background: the response does not wait; a failure leaves them charged (never over-admits). */
+  const refundLater = (take: QuotaTake, units: number): void => {
+    guarded(['contract-records'], () => store.refund(take.rule, take.window, units)).catch(() => undefined);
+  };
+
+  const rowQuotaOf = (
+    quotas: ReadonlyMap<string, Quotas>,
+    takes: readonly QuotaTake[] | null,
+    requestContext: GraphQLRequestContextDidResolveOperation<LimitContext>,
+  ): RowQuota => {
+    /** Reserved rows not yet handed out, by contract. */
+    const prepaid = new Map<string, { readonly take: QuotaTake; left: number }>();
+    for (const t of takes ?? []) prepaid.set(scopeOf(t.rule), { take: t, left: t.granted });
+    /** Rows the response wanted, by contract (granted or cut). */
+    const wanted = new Map<string, number>();
+    let settled = false;
+    return {
+      limited: (contractId) => (quotas.get(contractId)?.recordsPerDay ?? null) !== null,
+      async take(contractId, n) {
+        const limit = quotas.get(contractId)?.recordsPerDay;
+        if (limit === null || limit === undefined) return n;
+        wanted.set(contractId, (wanted.get(contractId) ?? 0) + n);
+        const reserved = prepaid.get(contractId);
+        const fromReserve = reserved && !settled ? Math.min(reserved.left, n) : 0;
+        if (reserved) reserved.left -= fromReserve;
+        if (fromReserve === n) return n;
+        const taken = await guarded(['contract-records'], () => store.take(recordsRule(contractId, limit), n - fromReserve, clock.now()));
+        return fromReserve + (taken === null ? n - fromReserve : taken.granted);
+      },
+      exhausted: (contractId, cut) => recordsExhausted(contractId, quotas.get(contractId)?.recordsPerDay ?? 0, clock.now(), cut),
+      settle() {
+        if (settled) return;
+        settled = true;
+        for (const { take, left } of prepaid.values()) if (left > 0) refundLater(take, left);
+        for (const id of prepaid.keys()) if (!wanted.has(id)) wanted.set(id, 0);
+        learn(requestContext, wanted);
+      },
+    };
   };
 
   const addressKey = (address: string) => createHash('sha256').update(address).digest('hex').slice(0, 24);
