@@ -284,7 +284,9 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
       }
       if (records.length === 0) {
         setHeaders(requestContext, items);
-        return null;
+        // Rows may still come under a limited contract the decisions did not name (a row decided
+        // under another of the caller's grants): they are taken as they come.
+        return [...quotasOfGrants.values()].some((q) => q.recordsPerDay !== null) ? rowQuotaOf(quotasOfGrants, null, requestContext) : null;
       }
       // A records quota already spent (nothing granted, nothing left): refused before any upstream
       // is asked (the request would return at least one row, which the quota cannot cover).

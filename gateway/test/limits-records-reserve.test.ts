@@ -133,6 +133,19 @@ describe('records per day reserved with the admission', () => {
     expect(await used()).toBe(12);
   });
 
+  it('still counts rows under a limited contract the admission did not name (a row decided under another grant)', async () => {
+    const { limits, store, used } = await setUp();
+    const grants = new Map<string, Quotas>([[CONTRACT, { requestsPerMinute: null, recordsPerDay: RULE.limit } as Quotas]]);
+    const document = parse('{ allowanceHouseholds(regionCode: "341504", first: 3) { items { headName } } }');
+    const quota = (await limits.admission.afterDecisions!(principal, [], grants, requestOf(document))) as RowQuota | null;
+    expect(quota).not.toBeNull();
+    expect(quota!.limited(CONTRACT)).toBe(true);
+    expect(await quota!.take(CONTRACT, 3)).toBe(3);
+    quota!.settle();
+    expect(store.calls.takes).toEqual([3]);
+    expect(await used()).toBe(3);
+  });
+
   it('keeps the count exact when many requests reserve, return fewer or more rows, and settle at once', async () => {
     const { request, used } = await setUp();
     await request(2);
