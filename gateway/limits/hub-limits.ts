@@ -425,11 +425,13 @@ export async function startHubLimits(options: HubLimitsOptions): Promise<HubLimi
  * round trips of a single lookup (the department's hit, then the source's). So a replica takes
  * calls from Redis in small batches — a lease of 1 % of the per-second ceiling, charged atomically
  * to the same GCRA bucket the other replicas use — and spends them locally for at most
- * LEASE_MS; what it has not spent by then lapses (counted, never used). The ceiling is never
- * exceeded (every call spent was charged in Redis first); at most one lease per replica and source
- * is charged but unused, i.e. under 1 % of the ceiling, and a call may happen up to LEASE_MS
- * after its charge. Ceilings under 200 a second are not leased: each call is one hit, as before.
- * When a whole lease is refused near the ceiling, the call asks for itself alone.
+ * LEASE_MS; what it has not spent by then lapses (counted, never used). The next lease is fetched
+ * in the background once the current one is half spent or half way through its time, so a call
+ * does not wait for Redis while leases flow. The ceiling is never exceeded (every call spent was
+ * charged in Redis first); at most two leases per replica and source are charged but unused, i.e.
+ * under 2 % of the ceiling, and a call may happen up to LEASE_MS after its charge. Ceilings under
+ * 200 a second are not leased: each call is one hit, as before. When a whole lease is refused near
+ * the ceiling, the call asks for itself alone.
  */
 const LEASE_MS = 100;
 const leaseSize = (perSecond: number): number => Math.floor(perSecond / 100);
@@ -439,38 +441,65 @@ interface SourceLeases {
   take(source: string, rule: RateRule): Promise<boolean>;
 }
 
+interface Lease {
+  left: number;
+  readonly size: number;
+  readonly until: number;
+}
+
 function sourceLeases(
   store: LimitStore,
   clock: Clock,
   guarded: (names: readonly LimitName[], call: () => Promise<RateDecision[]>) => Promise<RateDecision[] | null>,
 ): SourceLeases {
-  const held = new Map<string, { left: number; until: number }>();
+  /** Per source, the leases in the order they are spent: the current one, then the one fetched ahead. */
+  const held = new Map<string, Lease[]>();
   const asking = new Map<string, Promise<boolean>>();
   const spend = (source: string, now: number): boolean => {
-    const lease = held.get(source);
-    if (!lease || lease.left <= 0 || now >= lease.until) return false;
+    const leases = held.get(source);
+    if (!leases) return false;
+    while (leases.length > 0 && (leases[0]!.left <= 0 || now >= leases[0]!.until)) leases.shift();
+    const lease = leases[0];
+    if (!lease) return false;
     lease.left -= 1;
     return true;
+  };
+  /** Time to fetch the next lease: only the current one is held, and it is half spent or half way through its time. */
+  const due = (source: string, now: number): boolean => {
+    const leases = held.get(source);
+    if (!leases || leases.length !== 1) return false;
+    const lease = leases[0]!;
+    return lease.left <= lease.size / 2 || lease.until - now <= LEASE_MS / 2;
+  };
+  /** One lease request per source at a time: the calls arriving meanwhile wait for it. */
+  const fetch = (source: string, rule: RateRule): Promise<boolean> => {
+    let pending = asking.get(source);
+    if (pending) return pending;
+    const size = leaseSize(rule.limit);
+    pending = (async () => {
+      const now = clock.now();
+      const decisions = await guarded(['source'], () => store.hit([rule], now, size));
+      if (decisions === null) return false; // store down, failing open: the caller decides as before
+      if (!decisions[0]?.allowed) return false;
+      let leases = held.get(source);
+      if (!leases) held.set(source, (leases = []));
+      leases.push({ left: size, size, until: now + LEASE_MS });
+      return true;
+    })().finally(() => asking.delete(source));
+    asking.set(source, pending);
+    return pending;
   };
   return {
     async take(source, rule) {
       for (;;) {
-        if (spend(source, clock.now())) return true;
-        // One lease request per source at a time: the calls arriving meanwhile wait for it.
-        let pending = asking.get(source);
-        if (!pending) {
-          const size = leaseSize(rule.limit);
-          pending = (async () => {
-            const now = clock.now();
-            const decisions = await guarded(['source'], () => store.hit([rule], now, size));
-            if (decisions === null) return false; // store down, failing open: the caller decides as before
-            if (!decisions[0]?.allowed) return false;
-            held.set(source, { left: size, until: now + LEASE_MS });
-            return true;
-          })().finally(() => asking.delete(source));
-          asking.set(source, pending);
+        const now = clock.now();
+        if (spend(source, now)) {
+          // Ahead of need, in the background: a refusal or a failure here only means the next
+          // call asks in the foreground, as it would have anyway.
+          if (due(source, now) && !asking.has(source)) fetch(source, rule).catch(() => undefined);
+          return true;
         }
-        if (!(await pending)) return false;
+        if (!(await fetch(source, rule))) return false;
       }
     },
   };

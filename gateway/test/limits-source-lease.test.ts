@@ -42,14 +42,15 @@ const refused = async (call: Promise<void>): Promise<boolean> => {
 };
 
 describe('source ceiling on a shared store', () => {
-  it('charges calls in leases of 1 % of the ceiling: 100 calls, one hit of 10', async () => {
+  it('charges calls in leases of 1 % of the ceiling: 100 calls, hits of 10, the next fetched before it is needed', async () => {
     const clock = { t: 1_000_000, now() { return this.t; } };
     const { limits, store } = await limitsWith(1000, clock);
     for (let i = 0; i < 100; i++) {
       await limits.sourceGuard('MarketRegistry');
       if (i % 10 === 9) clock.t += 1; // time moves, within the lease's 100 ms
     }
-    expect(store.hits.map((h) => h.cost)).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
+    // Ten leases spent, the eleventh fetched ahead (half of the tenth spent) and held for the next calls.
+    expect(store.hits.map((h) => h.cost)).toEqual(Array(11).fill(10));
     expect(store.hits.every((h) => h.rules[0]!.key === 'source:MarketRegistry')).toBe(true);
     await limits.close();
   });
@@ -58,7 +59,37 @@ describe('source ceiling on a shared store', () => {
     const clock = { now: () => 5_000_000 };
     const { limits, store } = await limitsWith(1000, clock);
     await Promise.all([...Array.from({ length: 10 }, () => limits.sourceGuard('MarketRegistry')), ...Array.from({ length: 10 }, () => limits.sourceGuard('SocialInsurance'))]);
-    expect(store.hits.map((h) => `${h.rules[0]!.key}×${h.cost}`).sort()).toEqual(['source:MarketRegistry×10', 'source:SocialInsurance×10']);
+    // One lease each for the ten calls (and, all ten spent, the next one of each fetched ahead).
+    expect(store.hits.map((h) => `${h.rules[0]!.key}×${h.cost}`).sort()).toEqual(['source:MarketRegistry×10', 'source:MarketRegistry×10', 'source:SocialInsurance×10', 'source:SocialInsurance×10']);
+    expect(store.hits.slice(0, 2).map((h) => h.rules[0]!.key).sort()).toEqual(['source:MarketRegistry', 'source:SocialInsurance']);
+    await limits.close();
+  });
+
+  it('does not make a call wait for Redis once leases flow: the next lease is already held when the current one runs out', async () => {
+    const clock = { t: 2_000_000, now() { return this.t; } };
+    const { limits, store } = await limitsWith(1000, clock);
+    for (let i = 0; i < 10; i++) await limits.sourceGuard('MarketRegistry'); // the first lease spent, the second fetched at half
+    expect(store.hits).toHaveLength(2);
+    // From now on the store never answers: a call that had to ask it would hang.
+    const hit = store.hit;
+    store.hit = () => new Promise(() => undefined);
+    const answered = await Promise.race([limits.sourceGuard('MarketRegistry').then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 200))]);
+    expect(answered).toBe(true);
+    store.hit = hit;
+    await limits.close();
+  });
+
+  it('spends a lease fetched ahead only within 100 ms of its own charge', async () => {
+    const clock = { t: 4_000_000, now() { return this.t; } };
+    const { limits, store } = await limitsWith(1000, clock);
+    await limits.sourceGuard('MarketRegistry'); // a lease of 10 at t
+    clock.t += 60;
+    await limits.sourceGuard('MarketRegistry'); // past half its time: the next is charged at t + 60
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.hits).toHaveLength(2);
+    clock.t += 100; // t + 160: both have lapsed (the second at t + 160)
+    await limits.sourceGuard('MarketRegistry');
+    expect(store.hits).toHaveLength(3);
     await limits.close();
   });
 
