@@ -92,17 +92,23 @@ function decideOne(schema: GraphQLSchema, catalogue: Catalogue, state: RequestSt
   const names = rowFields(catalogue, typeName);
   // decideRow reads nothing of a row but these fields and the parent's region (see rowMemo).
   let key = `${typeName}\u0000${parentRegion.kind === 'known' ? parentRegion.code : parentRegion.kind}`;
-  const own: Record<string, unknown> = {};
+  let cacheable = true;
   for (const f of names) {
     const v = rowValue(values, f);
-    own[f] = v;
-    key += typeof v === 'string' ? `\u0000s${v}` : `\u0000${v === null || v === undefined ? 'n' : 'x'}`;
+    if (typeof v === 'string') key += `\u0000s${v}`;
+    else if (v === null || v === undefined) key += '\u0000n';
+    else {
+      key += '\u0000x';
+      cacheable = false;
+    }
   }
-  const cacheable = names.every((f) => typeof own[f] === 'string' || own[f] === null || own[f] === undefined);
   let memo = cacheable ? rowMemo.get(state.decisions) : undefined;
   if (cacheable && !memo) rowMemo.set(state.decisions, (memo = new Map()));
   let entry = memo?.get(key);
   if (!entry) {
+    // The row's values are copied out only when it is decided afresh (most rows of a list hit the memo).
+    const own: Record<string, unknown> = {};
+    for (const f of names) own[f] = rowValue(values, f);
     entry = decideFresh(catalogue, state, typeName, own, parentRegion);
     if (memo) {
       if (memo.size >= ROWS_PER_DECISIONS) memo.clear();
