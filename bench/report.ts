@@ -810,7 +810,7 @@ export function markdown(report: BenchReport): string {
   lines.push('');
   lines.push('```sh');
   lines.push('npm ci');
-  lines.push('npm run bench                 # full run (~15 minutes with the resilience and file-drop companions); rewrites this file, the chart and bench/results/');
+  lines.push('npm run bench                 # full run (~25 minutes with the resilience and file-drop companions); rewrites this file, the chart and bench/results/');
   lines.push('npm run bench -- --quick      # ~8 minutes, prints the table, leaves this file alone (add --docs to write it); --gateway-only skips the companions');
   lines.push('# R needs Redis: TONGXIANG_BENCH_REDIS_URL (default redis://127.0.0.1:6379); it deletes its own keys afterwards');
   lines.push('npm run bench -- --duration 10 --runs 5 --connections 32 --warmup 3');
