@@ -512,8 +512,8 @@ function limitsReading(report: BenchReport): string {
   return (
     `**R/L** is the cost of the limits kept in Redis, as replicas share them — the operation measured against the ` +
     `operation limits, one Lua call charging the department ceiling and the contracts' requests per minute together, ` +
-    `a read of each contract's records for today, a take of the records per day for the rows returned, one call per ` +
-    `upstream call for the source ceiling, and the RateLimit headers — ` +
+    `each contract's records per day taken in the same round trip for the rows the operation returned last time (what is ` +
+    `not used handed back after the response), the source ceiling charged in leases of 1 % of it, and the RateLimit headers — ` +
     `over the same hub with the limits off, audit and policies on in both: throughput ${list((x) => rpsRatio(x.r, x.l))}; ` +
     `p50 R − L ${list((x) => signedMs(p50Of(x, 'r').p50Ms - p50Of(x, 'l').p50Ms))}${report.latency ? ` (unloaded, ${report.latency.connections} connection)` : ''}; gateway CPU per request R − L ${list((x) => signedUs(x.r.gatewayCpuMsPerReq - x.l.gatewayCpuMsPerReq))}` +
     (redis ? `; the Redis server's own CPU ${list((x) => `${f3(x.r.redisCpuMsPerReq!)} ms/req`)}` : '') +
