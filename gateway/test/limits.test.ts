@@ -82,6 +82,30 @@ describe('records per day', () => {
     expect((record as unknown as { sources: unknown[] }).sources).toEqual([]);
   });
 
+  it('counts exactly the rows returned when the same operation returns fewer rows than last time (the rest of the reservation goes back)', async () => {
+    const { id, token } = await rosterContract(t, { recordsPerDay: 50 }, '341524.mzj');
+    const query = 'query Page($n: Int!) { allowanceHouseholds(regionCode: "341504", first: $n) { items { headName } } }';
+    const left: number[] = [];
+    for (const n of [6, 2, 3]) {
+      const r = await t.query<{ allowanceHouseholds: { items: unknown[] } }>(query, { n }, { token });
+      expect(r.body.data?.allowanceHouseholds.items).toHaveLength(n);
+      left.push(Number(/"contract-records";r=(\d+)/.exec(r.headers.get('ratelimit') ?? '')?.[1]));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the hand-back does not hold up the response
+    }
+    // What the headers say is left after each admission: the first reserves nothing (a read), the
+    // second reserves the 6 rows the first returned (50 − 6 − 6), the third the 2 the second returned
+    // after its unused 4 went back (50 − 8 − 2).
+    expect(left).toEqual([50, 38, 40]);
+    // The third took 1 row beyond its reservation: 6 + 2 + 3 rows returned, 11 counted.
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the hand-back does not hold up the response
+    const usage = await t.query<{ myUsage: { contracts: Array<{ contractId: string; recordsPerDay: { used: number } }> } }>(
+      '{ myUsage { contracts { contractId recordsPerDay { used } } } }',
+      {},
+      { token },
+    );
+    expect(usage.body.data!.myUsage.contracts.find((c) => c.contractId === id)?.recordsPerDay.used).toBe(11);
+  });
+
   it('shows a consumer what is left of each contract, and the owner the use of its contracts', async () => {
     // 5 a minute: one unit returns every 12 s, long after this test has read its standing.
     const { id, token } = await rosterContract(t, { requestsPerMinute: 5, recordsPerDay: 40 }, '341523.mzj');
